@@ -1,0 +1,3 @@
+from podrun.cli.main import main
+
+main()

@@ -1,0 +1,106 @@
+"""Where podrun keeps things: three roots, every path derived here.
+
+run  (/run/podrun)      sockets, daemon lock, one directory per pod (pod.json, status.json, ...)
+lib  (/var/lib/podrun)  images, per-container writable layers, emptyDir volumes, leases
+log  (/var/log/podrun)  pods/NS_NAME_UID/CONTAINER/RESTART.log
+
+`--root DIR` or PODRUN_ROOT=DIR moves all three under DIR/{run,lib,log} (tests use this);
+PODRUN_RUN_ROOT / PODRUN_LIB_ROOT / PODRUN_LOG_ROOT move one.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+__all__ = ["Roots"]
+
+
+@dataclass(frozen=True)
+class Roots:
+    run: str = "/run/podrun"
+    lib: str = "/var/lib/podrun"
+    log: str = "/var/log/podrun"
+
+    @classmethod
+    def from_env(cls, root: str | None = None) -> "Roots":
+        root = root or os.environ.get("PODRUN_ROOT")
+        if root:
+            root = os.path.abspath(root)
+            base = cls(os.path.join(root, "run"), os.path.join(root, "lib"), os.path.join(root, "log"))
+        else:
+            base = cls()
+        return cls(
+            os.environ.get("PODRUN_RUN_ROOT", base.run),
+            os.environ.get("PODRUN_LIB_ROOT", base.lib),
+            os.environ.get("PODRUN_LOG_ROOT", base.log),
+        )
+
+    def env(self) -> dict[str, str]:
+        """The environment that makes a child podrun process use these roots."""
+        return {"PODRUN_RUN_ROOT": self.run, "PODRUN_LIB_ROOT": self.lib, "PODRUN_LOG_ROOT": self.log}
+
+    # daemon
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.run, "podrun.sock")
+
+    @property
+    def daemon_lock(self) -> str:
+        return os.path.join(self.run, "daemon.lock")
+
+    @property
+    def daemon_json(self) -> str:
+        return os.path.join(self.run, "daemon.json")
+
+    @property
+    def daemon_log(self) -> str:
+        return os.path.join(self.run, "daemon.log")
+
+    # pods
+    @property
+    def pods_dir(self) -> str:
+        return os.path.join(self.run, "pods")
+
+    def pod_dir(self, namespace: str, name: str) -> str:
+        return os.path.join(self.pods_dir, f"{namespace}_{name}")
+
+    def pod_file(self, namespace: str, name: str) -> str:
+        return os.path.join(self.pod_dir(namespace, name), "pod.json")
+
+    def status_file(self, namespace: str, name: str) -> str:
+        return os.path.join(self.pod_dir(namespace, name), "status.json")
+
+    def events_file(self, namespace: str, name: str) -> str:
+        return os.path.join(self.pod_dir(namespace, name), "events.jsonl")
+
+    def sandbox_file(self, namespace: str, name: str) -> str:
+        return os.path.join(self.pod_dir(namespace, name), "sandbox.json")
+
+    def container_file(self, namespace: str, name: str, container: str) -> str:
+        return os.path.join(self.pod_dir(namespace, name), "containers", f"{container}.json")
+
+    # lib
+    @property
+    def images_dir(self) -> str:
+        return os.path.join(self.lib, "images")
+
+    @property
+    def bin_dir(self) -> str:
+        return os.path.join(self.lib, "bin")
+
+    def pod_lib_dir(self, uid: str) -> str:
+        return os.path.join(self.lib, "pods", uid)
+
+    def volume_dir(self, uid: str, volume: str) -> str:
+        return os.path.join(self.pod_lib_dir(uid), "volumes", volume)
+
+    def instance_dir(self, uid: str, container: str, restart: int) -> str:
+        """One container run's writable layer: upper/, work/, merged/, termination-log."""
+        return os.path.join(self.pod_lib_dir(uid), "containers", container, str(restart))
+
+    # logs
+    def pod_log_dir(self, namespace: str, name: str, uid: str) -> str:
+        return os.path.join(self.log, "pods", f"{namespace}_{name}_{uid}")
+
+    def log_file(self, namespace: str, name: str, uid: str, container: str, restart: int) -> str:
+        return os.path.join(self.pod_log_dir(namespace, name, uid), container, f"{restart}.log")

@@ -1,0 +1,1 @@
+"""The pause program and how it is built."""
