@@ -71,7 +71,7 @@ class Roots:
         return os.path.join(self.pod_dir(namespace, name), "status.json")
 
     def events_file(self, namespace: str, name: str) -> str:
-        return os.path.join(self.pod_dir(namespace, name), "events.jsonl")
+        return os.path.join(self.pod_dir(namespace, name), "events.json")
 
     def sandbox_file(self, namespace: str, name: str) -> str:
         return os.path.join(self.pod_dir(namespace, name), "sandbox.json")
