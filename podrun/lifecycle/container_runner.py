@@ -1,0 +1,239 @@
+"""One container's life, run after run (kubelet startContainer + the pod worker's restart loop):
+
+    image present? --no--> ErrImagePull / ImagePullBackOff, retried with back-off
+    exited before and in back-off? --> waiting CrashLoopBackOff until the back-off ends
+    create + start (runtime/launcher) --fail--> CreateContainerError, retried with back-off
+    running --> await the exit, or the pod's stop --> kill_container
+    terminated --> restart per restartPolicy (lifecycle/restart.py), else done
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+from typing import TYPE_CHECKING
+
+from podrun.clock import rfc3339
+from podrun.errors import ContainerCreateError, NotFound, PodrunError
+from podrun.fsutil import makedirs, write_json_atomic
+from podrun.kernel.procs import ProcessRef, wait_exit
+from podrun.lifecycle import restart
+from podrun.lifecycle.termination import kill_container, pod_grace_period
+from podrun.lifecycle.termination_message import read_termination_message
+from podrun.runtime import launcher, plan
+from podrun.runtime.logfile import LogRelay
+from podrun.status import generate
+
+if TYPE_CHECKING:
+    from podrun.lifecycle.pod_worker import PodWorker
+
+__all__ = ["ContainerRunner"]
+
+log = logging.getLogger("podrun.lifecycle")
+
+
+class ContainerRunner:
+    def __init__(self, worker: "PodWorker", spec: dict, is_init: bool):
+        self.w = worker
+        self.ctx = worker.ctx
+        self.spec = spec
+        self.name: str = spec["name"]
+        self.is_init = is_init
+        self.is_sidecar = is_init and spec.get("restartPolicy") == "Always"
+        self.proc: ProcessRef | None = None
+        self.exited: asyncio.Future | None = None
+        self.started = asyncio.Event()       # first run reached Running (sidecar ordering)
+        self.instance = -1                   # restartCount of the current / last run
+        self.last_term: dict | None = None
+        self.last_finished: float | None = None
+        self.instance_dir: str | None = None
+        self.force_restart = False
+
+    # ---- reporting ------------------------------------------------------------------------
+
+    def report_event(self, type_: str, reason: str, message: str) -> None:
+        self.ctx.status.event(self.w.key, type_, reason, message, self.name, self.is_init)
+
+    def _set(self, **fields) -> None:
+        self.ctx.status.set_container(self.w.key, self.name, **fields)
+
+    @property
+    def _uid(self) -> str:
+        return self.w.pod["metadata"]["uid"]
+
+    # ---- the loop -----------------------------------------------------------------------
+
+    def adopt_previous(self, status: dict) -> None:
+        """Continue counting from a status read back after a daemon restart."""
+        self.instance = status.get("restartCount", 0)
+        term = status.get("state", {}).get("terminated")
+        if term:
+            self.last_term = term
+            self.last_finished = self.ctx.clock.now()
+
+    def definition_changed(self) -> None:
+        """The image changed: kill the running container; it restarts with the new image."""
+        if self.proc is not None and self.exited is not None and not self.exited.done():
+            self.force_restart = True
+            asyncio.ensure_future(kill_container(
+                self, pod_grace_period(self.w.pod), f"Container {self.name} definition changed, will be restarted"))
+
+    async def run(self) -> dict | None:
+        """Run until the container is done for good or the pod stops; the last terminated state."""
+        while not self.w.stopping:
+            image = await self._pull()
+            if image is None or not await self._wait_backoff():
+                break
+            term = await self._run_once(image)
+            if term is None:
+                if not await self._create_backoff():
+                    break
+                continue
+            if self.w.stopping:
+                break
+            if self.force_restart:      # kubelet: restart regardless of the policy, the spec changed
+                self.force_restart = False
+                continue
+            if not restart.should_restart(self.w.restart_policy, term["exitCode"], self.is_init,
+                                          self.is_sidecar):
+                break
+        return self.last_term
+
+    async def _pull(self):
+        ref = self.spec["image"]
+        key = f"{self._uid}/{self.name}/image"
+        while not self.w.stopping:
+            try:
+                image = self.ctx.images.resolve(ref)
+            except NotFound as exc:
+                await self._image_missing(ref, key, str(exc))
+                continue
+            self.report_event("Normal", "Pulled", f'Container image "{ref}" already present on machine')
+            return image
+        return None
+
+    async def _image_missing(self, ref: str, key: str, why: str) -> None:
+        now = self.ctx.clock.now()
+        if self.spec.get("imagePullPolicy") == "Never":
+            msg = f'Container image "{ref}" is not present with pull policy of Never'
+            self._set(state={"waiting": {"reason": "ErrImageNeverPull", "message": msg}})
+            self.report_event("Warning", "ErrImageNeverPull", msg)
+        else:
+            self.report_event("Normal", "Pulling", f'Pulling image "{ref}"')
+            self._set(state={"waiting": {"reason": "ErrImagePull", "message": why}})
+            self.report_event("Warning", "Failed", f'Failed to pull image "{ref}": {why}')
+            self.report_event("Warning", "Failed", "Error: ErrImagePull")
+        self.ctx.image_backoff.next(key, now)
+        delay = self.ctx.image_backoff.get(key)
+        # kubelet: the next sync finds the image in back-off: ImagePullBackOff until it ends.
+        if not await self.w.sleep(min(1.0, delay)):
+            return
+        if self.spec.get("imagePullPolicy") != "Never":
+            msg = f'Back-off pulling image "{ref}"'
+            self._set(state={"waiting": {"reason": "ImagePullBackOff", "message": msg}})
+            self.report_event("Normal", "BackOff", msg)
+            self.report_event("Warning", "Failed", "Error: ImagePullBackOff")
+        await self.w.sleep_or_wake(max(0.0, delay - 1.0))
+
+    async def _wait_backoff(self) -> bool:
+        """kubelet doBackOff: after an exit, wait out the back-off in CrashLoopBackOff."""
+        if self.last_finished is None:
+            return not self.w.stopping
+        key = restart.backoff_key(self._uid, self.spec)
+        while not self.w.stopping:
+            wait = restart.remaining_backoff(self.ctx.backoff, key, self.last_finished)
+            if wait is None:
+                return True
+            meta = self.w.pod["metadata"]
+            delay = self.ctx.backoff.get(key)
+            self._set(state={"waiting": {"reason": "CrashLoopBackOff", "message": restart.crashloop_message(
+                delay, self.name, meta["name"], meta["namespace"], meta["uid"])}},
+                lastState={"terminated": self.last_term} if self.last_term else {})
+            self.report_event("Warning", "BackOff", restart.backoff_event_message(
+                self.name, meta["name"], meta["namespace"], meta["uid"]))
+            if not await self.w.sleep(wait):
+                return False
+        return False
+
+    async def _create_backoff(self) -> bool:
+        key = f"{self._uid}/{self.name}/create"
+        self.ctx.image_backoff.next(key, self.ctx.clock.now())
+        return await self.w.sleep(self.ctx.image_backoff.get(key))
+
+    # ---- one run --------------------------------------------------------------------------
+
+    async def _run_once(self, image) -> dict | None:
+        w, ctx = self.w, self.ctx
+        meta = w.pod["metadata"]
+        count = self.instance + 1
+        inst = ctx.roots.instance_dir(self._uid, self.name, count)
+        log_path = ctx.roots.log_file(meta["namespace"], meta["name"], self._uid, self.name, count)
+        try:
+            plan.prepare_instance_dir(inst)
+            launch_plan = plan.container_plan(w.pod, self.spec, w.sandbox, image, inst, w.volumes)
+            launched = await launcher.launch(launch_plan)
+        except (ContainerCreateError, PodrunError, OSError) as exc:
+            shutil.rmtree(inst, ignore_errors=True)
+            self._set(state={"waiting": {"reason": "CreateContainerError", "message": str(exc)}})
+            self.report_event("Warning", "Failed", f"Error: {exc}")
+            return None
+        self.instance, self.instance_dir = count, inst
+        self.proc = ProcessRef(launched.pid, launched.start_time)
+        self.exited = asyncio.ensure_future(wait_exit(launched.pid))
+        relay = LogRelay(log_path, {k: fd for k, fd in (("stdout", launched.stdout_fd), ("stderr", launched.stderr_fd)) if fd is not None})
+        container_id = secrets.token_hex(32)
+        started_at = rfc3339(ctx.clock.now())
+        self._record(container_id, launched, log_path, inst, launch_plan)
+        self.report_event("Normal", "Created", f"Created container: {self.name}")
+        self.report_event("Normal", "Started", f"Started container {self.name}")
+        self._set(state={"running": {"startedAt": started_at}}, restartCount=count,
+                  containerID=f"podrun://{container_id}", imageID=f"{image.ref}@{image.id}",
+                  lastState={"terminated": self.last_term} if self.last_term else {},
+                  started=True, ready=not self.is_init)
+        self.started.set()
+        # Wait for the exit, or for the pod to stop (then kill the container ourselves).
+        stop = asyncio.ensure_future(w.stop_event.wait())
+        await asyncio.wait({self.exited, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not self.exited.done():
+            await kill_container(self, pod_grace_period(w.pod), f"Stopping container {self.name}", w.force)
+        status = await self.exited
+        try:
+            await asyncio.wait_for(asyncio.shield(relay.done), 2)
+        except asyncio.TimeoutError:
+            relay.close()
+        return self._finish(status, container_id, started_at, inst, log_path)
+
+    def _finish(self, status, container_id: str, started_at: str, inst: str, log_path: str) -> dict:
+        now = self.ctx.clock.now()
+        term = {"exitCode": status.exit_code,
+                "reason": generate.terminated_reason(status.exit_code, status.signal, False),
+                "startedAt": started_at, "finishedAt": rfc3339(now),
+                "containerID": f"podrun://{container_id}"}
+        if status.signal:
+            term["signal"] = status.signal
+        try:
+            msg = read_termination_message(os.path.join(inst, "termination-log"),
+                                           self.spec.get("terminationMessagePolicy", "File"),
+                                           status.exit_code, log_path)
+        except OSError:
+            msg = ""
+        if msg:
+            term["message"] = msg[:self.w.message_limit]
+        self.proc, self.last_term, self.last_finished = None, term, now
+        self._set(state={"terminated": term}, ready=False, started=False)
+        shutil.rmtree(inst, ignore_errors=True)
+        return term
+
+    def _record(self, container_id: str, launched, log_path: str, inst: str, launch_plan) -> None:
+        """containers/<name>.json: what `exec` and a restarted daemon need (runc state.json)."""
+        path = self.ctx.roots.container_file(*self.w.key, self.name)
+        makedirs(os.path.dirname(path))
+        write_json_atomic(path, {
+            "containerID": container_id, "pid": launched.pid, "startTime": launched.start_time,
+            "restartCount": self.instance, "logPath": log_path, "instanceDir": inst,
+            "sharesPid": bool(self.w.pod["spec"].get("shareProcessNamespace")),
+            "env": list(launch_plan.env), "cwd": launch_plan.cwd,
+        })

@@ -1,0 +1,29 @@
+"""What every PodWorker shares on one node: roots, the status writer, the clock, images."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from podrun.clock import Clock
+from podrun.lifecycle.restart import Backoff
+from podrun.paths import Roots
+from podrun.runtime.images import ImageStore
+from podrun.status.manager import StatusManager
+
+__all__ = ["NodeContext"]
+
+
+@dataclass
+class NodeContext:
+    roots: Roots
+    status: StatusManager
+    clock: Clock
+    images: ImageStore
+    pause_binary: str
+    node_name: str
+    host_ip: str
+    backoff: Backoff = field(init=False)
+    image_backoff: Backoff = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.backoff = Backoff(self.clock)
+        self.image_backoff = Backoff(self.clock)
