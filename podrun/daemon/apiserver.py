@@ -1,0 +1,136 @@
+"""The daemon's REST API on a root-only unix socket, in Kubernetes' own paths and objects.
+
+    POST   /api/v1/namespaces/NS/pods              create (X-Podrun-Result: created|unchanged|configured)
+    GET    /api/v1/pods  /api/v1/namespaces/NS/pods[?labelSelector=k=v,...]   v1 PodList
+    GET    /api/v1/namespaces/NS/pods/NAME         v1 Pod
+    DELETE /api/v1/namespaces/NS/pods/NAME[?gracePeriodSeconds=N&force=true&wait=false]
+    GET    /api/v1/events  /api/v1/namespaces/NS/events[?fieldSelector=involvedObject.name=X]
+    GET    /api/v1/watch/pods[?namespace=NS]       one JSON watch event per line as pods change
+    POST   /podrun/v1/images/changed               an image was added: end image back-offs early
+    GET    /healthz
+Errors are v1 Status objects with kubectl's messages.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import web
+
+from podrun import __version__
+from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
+from podrun.daemon.registry import PodRegistry
+
+__all__ = ["make_app"]
+
+log = logging.getLogger("podrun.api")
+
+
+def _status(code: int, reason: str, message: str) -> web.Response:
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+    return web.json_response(body, status=code)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except NotFound as exc:
+        return _status(404, "NotFound", str(exc))
+    except AlreadyExists as exc:
+        return _status(409, "AlreadyExists", str(exc))
+    except InvalidManifest as exc:
+        return _status(422, "Invalid", str(exc))
+    except Conflict as exc:
+        return _status(422, "Invalid", str(exc))
+    except PodrunError as exc:
+        return _status(500, "InternalError", str(exc))
+
+
+def _selector(request: web.Request) -> dict[str, str]:
+    sel = request.query.get("labelSelector", "")
+    out = {}
+    for part in filter(None, sel.split(",")):
+        k, _, v = part.partition("=")
+        out[k.strip()] = v.strip().lstrip("=")
+    return out
+
+
+def make_app(registry: PodRegistry) -> web.Application:
+    app = web.Application(middlewares=[_errors], client_max_size=16 * 1024 * 1024)
+    r = web.RouteTableDef()
+
+    @r.get("/healthz")
+    async def healthz(request):
+        return web.Response(text="ok")
+
+    @r.get("/version")
+    async def version(request):
+        return web.json_response({"podrun": __version__})
+
+    @r.post("/api/v1/namespaces/{ns}/pods")
+    async def create(request):
+        obj = await request.json()
+        obj.setdefault("metadata", {}).setdefault("namespace", request.match_info["ns"])
+        result, pod = registry.create(obj)
+        return web.json_response(pod, status=201 if result == "created" else 200,
+                                 headers={"X-Podrun-Result": result})
+
+    @r.get("/api/v1/pods")
+    @r.get("/api/v1/namespaces/{ns}/pods")
+    async def list_pods(request):
+        pods = registry.list(request.match_info.get("ns"), _selector(request))
+        return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods})
+
+    @r.get("/api/v1/namespaces/{ns}/pods/{name}")
+    async def get_pod(request):
+        return web.json_response(registry.get(request.match_info["ns"], request.match_info["name"]))
+
+    @r.delete("/api/v1/namespaces/{ns}/pods/{name}")
+    async def delete_pod(request):
+        q = request.query
+        grace = int(q["gracePeriodSeconds"]) if "gracePeriodSeconds" in q else None
+        pod = await registry.delete(request.match_info["ns"], request.match_info["name"], grace,
+                                    q.get("force") == "true", q.get("wait", "true") != "false")
+        return web.json_response(pod)
+
+    @r.get("/api/v1/events")
+    @r.get("/api/v1/namespaces/{ns}/events")
+    async def events(request):
+        ns = request.match_info.get("ns")
+        want = request.query.get("fieldSelector", "").partition("involvedObject.name=")[2] or None
+        items = []
+        for key in registry.ctx.status.keys():
+            if (ns and key[0] != ns) or (want and key[1] != want):
+                continue
+            items.extend(registry.ctx.status.events(key))
+        items.sort(key=lambda e: e["lastTimestamp"])
+        return web.json_response({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items})
+
+    @r.get("/api/v1/watch/pods")
+    async def watch(request):
+        ns = request.query.get("namespace")
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        seen: dict = {}
+        while True:
+            changed = registry.ctx.status.changed()
+            current = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in registry.list(ns)}
+            for key, pod in current.items():
+                typ = "ADDED" if key not in seen else "MODIFIED"
+                if seen.get(key) != pod:
+                    await resp.write(json.dumps({"type": typ, "object": pod}).encode() + b"\n")
+            for key in set(seen) - set(current):
+                await resp.write(json.dumps({"type": "DELETED", "object": seen[key]}).encode() + b"\n")
+            seen = current
+            await changed.wait()
+
+    @r.post("/podrun/v1/images/changed")
+    async def images_changed(request):
+        registry.wake_image_waiters()
+        return web.json_response({"ok": True})
+
+    app.add_routes(r)
+    return app

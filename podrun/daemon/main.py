@@ -1,0 +1,126 @@
+"""The podrun daemon: one per root, asyncio, started on demand by the CLI or in the foreground.
+
+Start-up: take the root's lock (a second daemon refuses), become a child subreaper (containers
+are reparented to us and we reap them), build the pause program, reconcile what is on disk,
+serve the API on a 0600 unix socket. SIGTERM/SIGINT: stop every pod's processes, keep the pods
+on disk (they come back at the next start), remove the socket.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+
+import psutil
+from aiohttp import web
+
+from podrun.clock import RealClock
+from podrun.errors import PodrunError
+from podrun.fsutil import makedirs, write_json_atomic
+from podrun.kernel import procs
+from podrun.lifecycle.context import NodeContext
+from podrun.paths import Roots
+from podrun.runtime.images import ImageStore
+from podrun.runtime.pause import ensure_pause
+from podrun.status.manager import StatusManager
+from podrun.daemon.apiserver import make_app
+from podrun.daemon.registry import PodRegistry
+
+__all__ = ["run_daemon", "host_ip", "acquire_lock"]
+
+log = logging.getLogger("podrun.daemon")
+
+
+def host_ip() -> str:
+    """The address of the interface holding the default route (the node's InternalIP)."""
+    dev = None
+    try:
+        with open("/proc/net/route") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == "00000000":
+                    dev = fields[0]
+                    break
+    except OSError:
+        pass
+    addrs = psutil.net_if_addrs()
+    for name in ([dev] if dev else []) + list(addrs):
+        for a in addrs.get(name, []):
+            if a.family == socket.AF_INET and not a.address.startswith("127."):
+                return a.address
+    return "127.0.0.1"
+
+
+def acquire_lock(roots: Roots) -> int:
+    makedirs(roots.run, 0o700)
+    fd = os.open(roots.daemon_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            with open(roots.daemon_json) as f:
+                pid = json.load(f).get("pid")
+        except (OSError, ValueError):
+            pid = "?"
+        raise PodrunError(f"another podrun daemon is running on {roots.run} (pid {pid})")
+    return fd
+
+
+async def _serve(roots: Roots) -> None:
+    clock = RealClock()
+    node = socket.gethostname()
+    ip = host_ip()
+    status = StatusManager(roots, clock, node, ip)
+    ctx = NodeContext(roots=roots, status=status, clock=clock, images=ImageStore(roots.images_dir),
+                      pause_binary=ensure_pause(roots.bin_dir), node_name=node, host_ip=ip)
+    registry = PodRegistry(ctx)
+    registry.restore()
+    runner = web.AppRunner(make_app(registry), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        os.unlink(roots.socket)
+    except FileNotFoundError:
+        pass
+    old = os.umask(0o177)
+    try:
+        site = web.UnixSite(runner, roots.socket)
+        await site.start()
+    finally:
+        os.umask(old)
+    os.chmod(roots.socket, 0o600)
+    write_json_atomic(roots.daemon_json, {"pid": os.getpid(), "startTime": procs.read_start_time(os.getpid()),
+                                          "socket": roots.socket})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("podrun daemon serving on %s", roots.socket)
+    await stop.wait()
+    log.info("podrun daemon stopping")
+    status.flush()
+    status.freeze()
+    await registry.shutdown()
+    await runner.cleanup()
+    for path in (roots.socket, roots.daemon_json):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def run_daemon(roots: Roots) -> None:
+    lock = acquire_lock(roots)
+    for d in (roots.lib, roots.log):
+        makedirs(d, 0o700)
+    procs.set_subreaper()
+    procs.set_name("podrun-daemon")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(_serve(roots))
+    finally:
+        os.close(lock)
