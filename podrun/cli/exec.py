@@ -1,0 +1,73 @@
+"""`podrun exec [-i] [-t] POD [-c C] -- CMD...`: the command runs in the container's namespaces,
+root, environment and working directory; its exit status is podrun's.
+
+The CLI acts directly (no daemon round trip for the process itself): it asks the daemon for the
+pod, reads containers/<c>.json for the container's (pid, start time), checks that identity, and
+joins that process through runtime/exec.py.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from podrun.cli.common import client, namespace_option, roots
+from podrun.cli.logs import default_container
+from podrun.errors import PodrunError
+from podrun.fsutil import read_json
+
+__all__ = ["COMMANDS"]
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("pod")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("-c", "--container", default=None)
+@namespace_option
+@click.option("-i", "--stdin", "stdin", is_flag=True, help="Pass standard input to the command.")
+@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal.")
+@click.pass_context
+def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str | None,
+          namespace: str | None, stdin: bool, tty: bool) -> None:
+    """Run a command in a running container.
+
+    \b
+    Examples:
+      sudo podrun exec web -- cat /etc/hostname
+      sudo podrun exec -it web -c sidecar -- sh
+    """
+    argv = [a for a in command]
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise PodrunError("you must specify at least one command for the container")
+    pod_name = pod.partition("/")[2] if pod.startswith(("pod/", "pods/")) else pod
+    ns = namespace or "default"
+    obj = client(ctx).get_pod(ns, pod_name)
+    phase = obj.get("status", {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise PodrunError(f"cannot exec into a container in a completed pod; current phase is {phase}")
+    name = container or default_container(obj, "exec")
+    names = [c["name"] for c in obj["spec"]["containers"] + obj["spec"].get("initContainers", [])]
+    if name not in names:
+        raise PodrunError(f'Error from server (BadRequest): container {name} is not valid for pod {pod_name}')
+    cs = next((s for s in obj["status"].get("initContainerStatuses", []) +
+               obj["status"].get("containerStatuses", []) if s["name"] == name), {})
+    rec = read_json(roots(ctx).container_file(ns, pod_name, name))
+    if "running" not in cs.get("state", {}) or not rec:
+        raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
+    from podrun.kernel.procs import ProcessRef
+    from podrun.runtime.exec import exec_foreground, exec_plan
+    try:
+        plan = exec_plan(ProcessRef(rec["pid"], rec["startTime"]), argv, rec.get("env", []),
+                         rec.get("cwd", "/"), rec.get("sharesPid", False), tty=tty)
+    except ProcessLookupError:
+        raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
+    stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
+    sys.stdout.flush()
+    code = exec_foreground(plan, stdin_fd, 1, 2)
+    sys.exit(code)
+
+
+COMMANDS = [exec_]
