@@ -1,0 +1,125 @@
+"""Run a command inside a running container (exec probes, exec hooks, `podrun exec`).
+
+The same child as a container start with a "join only" plan (runc `setnsProcess` /
+`linuxSetnsInit`): join every namespace of the target process — mnt last, which also puts us at
+the container's root — and no setup ops. Cgroup joining belongs to the cgroup layer (later).
+
+exec_foreground (the CLI, a plain process): the CLI makes itself a child subreaper so the
+command, orphaned by the intermediate child, is reparented to it and its exit status can be
+read with a blocking waitpid. Signals are not forwarded (the command has its own session).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from podrun.kernel import namespaces, procs
+from podrun.runtime import sync
+from podrun.runtime.launcher import StdioFds, launch, spawn, abandon
+from podrun.runtime.plan import LaunchPlan, Stdio
+
+__all__ = ["exec_plan", "run_exec", "exec_foreground", "MAX_OUTPUT"]
+
+MAX_OUTPUT = 10 * 1024  # kubelet exec probe: combined output capped at 10 KiB
+
+
+def exec_plan(target: procs.ProcessRef, argv: list[str], env: list[str], cwd: str = "/",
+              shares_pid: bool = False, tty: bool = False) -> LaunchPlan:
+    """Join all of target's namespaces. shares_pid is accepted for symmetry: the pid namespace
+    of the target is joined either way (it is the pod's when shared, the container's if not)."""
+    kinds = ["ipc", "uts", "net", "pid", "mnt"]
+    if not procs.alive(target):
+        raise ProcessLookupError(f"process {target.pid} is not running")
+    return LaunchPlan(argv=list(argv), env=list(env), cwd=cwd or "/", rootfs=None,
+                      join_ns={k: namespaces.ns_path(target.pid, k) for k in kinds},
+                      new_ns=[], ops=[], tty=tty, name="podrun:exec")
+
+
+async def run_exec(plan: LaunchPlan, timeout: float | None = None,
+                   stdin: bytes | None = None) -> tuple[int, bytes]:
+    """Run to completion; (exit code, first 10 KiB of stdout+stderr). On timeout the command's
+    whole session (it called setsid) is SIGKILLed, reaped, and asyncio.TimeoutError raised.
+
+    The pid cannot be reused before we reap it, so killpg on it is race-free here.
+    """
+    plan.stdio = Stdio(stdin="pipe" if stdin is not None else "null", stdout="pipe", stderr="stdout")
+    launched = await launch(plan)
+    out = bytearray()
+    loop = asyncio.get_running_loop()
+    fd = launched.stdout_fd
+    assert fd is not None
+
+    def on_output() -> None:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                return
+            if not chunk:
+                loop.remove_reader(fd)
+                return
+            out.extend(chunk[: max(0, MAX_OUTPUT - len(out))])  # keep the first 10 KiB, drain the rest
+
+    loop.add_reader(fd, on_output)
+    feeder = None
+    if launched.stdin_fd is not None:
+        feeder = loop.run_in_executor(None, _feed, launched.stdin_fd, stdin or b"")
+    try:
+        status = await asyncio.wait_for(procs.wait_exit(launched.pid), timeout)
+    except asyncio.TimeoutError:
+        try:
+            os.killpg(launched.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await procs.wait_exit(launched.pid)
+        raise
+    finally:
+        if feeder is not None:
+            try:
+                await asyncio.wait_for(feeder, 1)
+            except (asyncio.TimeoutError, OSError):
+                pass
+        on_output()  # whatever is left; a background child may keep the pipe open, so no EOF wait
+        loop.remove_reader(fd)
+        os.close(fd)
+    return status.exit_code, bytes(out)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    try:
+        os.set_blocking(fd, True)
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def exec_foreground(plan: LaunchPlan, stdin_fd: int, stdout_fd: int, stderr_fd: int) -> int:
+    """Blocking exec for the CLI: returns the command's exit code (128+N if killed by N).
+
+    Raises ContainerCreateError when joining or exec fails.
+    """
+    procs.set_subreaper()
+    plan.stdio = Stdio("fd", "fd", "fd")
+    pid, r, parent = spawn(plan, StdioFds(stdin_fd, stdout_fd, stderr_fd))
+    try:
+        data = sync.read_all_blocking(r)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    result = sync.parse(data)
+    abandon(parent)
+    if result.error is not None:
+        if result.pid is not None:
+            os.waitpid(result.pid, 0)
+        raise result.error
+    assert result.pid is not None
+    while True:
+        try:
+            _, status = os.waitpid(result.pid, 0)
+        except InterruptedError:
+            continue
+        return procs.decode_wait_status(status).exit_code

@@ -1,0 +1,156 @@
+"""The pod sandbox: a pause process holding the pod's net, ipc and uts (and shared pid)
+namespaces, plus the pod's /etc/hosts, /etc/hostname and /etc/resolv.conf files.
+
+Started with the same fork/sync machinery as containers (runtime/launcher.py): the plan asks
+the intermediate child to unshare the namespaces, set the hostname and bring lo up, and the
+grandchild execs the pause binary (runtime/pause/). With shareProcessNamespace the pause is PID
+1 of the pod's PID namespace and reaps its zombies. Writes sandbox.json (runtime/state.py).
+Networking (veth, IP) is a later layer: pod_ip stays None until it sets it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+from podrun.kernel import namespaces, procs
+from podrun.runtime import state
+from podrun.runtime.launcher import launch
+from podrun.runtime.plan import LaunchPlan, Stdio
+from podrun.runtime.state import SandboxInfo
+
+__all__ = ["SandboxInfo", "start_sandbox", "stop_sandbox", "pod_hostname", "pod_domain",
+           "hosts_file_content", "resolv_conf_content", "write_pod_files"]
+
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def pod_hostname(pod: dict) -> str:
+    """kubelet `GeneratePodHostNameAndDomain` + `truncatePodHostnameIfNeeded`."""
+    name = (pod.get("spec") or {}).get("hostname") or pod["metadata"]["name"]
+    if len(name) > 63:
+        name = name[:63].rstrip("-.")
+    return name
+
+
+def pod_domain(pod: dict) -> str:
+    sub = (pod.get("spec") or {}).get("subdomain")
+    if not sub:
+        return ""
+    return f"{sub}.{pod['metadata'].get('namespace', 'default')}.svc.{CLUSTER_DOMAIN}"
+
+
+def hosts_file_content(hostname: str, domain: str, pod_ips: list[str], host_aliases: list[dict]) -> str:
+    """kubelet `kubelet_pods.go` managedHostsFileContent + hostsEntriesFromHostAliases."""
+    out = ["# Kubernetes-managed hosts file.\n",
+           "127.0.0.1\tlocalhost\n",
+           "::1\tlocalhost ip6-localhost ip6-loopback\n",
+           "fe00::0\tip6-localnet\n",
+           "fe00::0\tip6-mcastprefix\n",
+           "fe00::1\tip6-allnodes\n",
+           "fe00::2\tip6-allrouters\n"]
+    for ip in pod_ips:
+        out.append(f"{ip}\t{hostname}.{domain}\t{hostname}\n" if domain else f"{ip}\t{hostname}\n")
+    if host_aliases:
+        out.append("\n# Entries added by HostAliases.\n")
+        for alias in host_aliases:
+            out.append(f"{alias['ip']}\t" + "\t".join(alias.get("hostnames") or []) + "\n")
+    return "".join(out)
+
+
+def resolv_conf_content(pod: dict, host_resolv: str = "/etc/resolv.conf") -> str:
+    """The host's resolv.conf for now; dnsPolicy None uses only spec.dnsConfig, and a dnsConfig
+    on another policy is merged in (kubelet `dns.go` GetPodDNS / appendDNSConfig)."""
+    spec = pod.get("spec") or {}
+    cfg = spec.get("dnsConfig") or {}
+    if spec.get("dnsPolicy") != "None" and not cfg:
+        try:
+            with open(host_resolv) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+    servers: list[str] = []
+    searches: list[str] = []
+    options: list[str] = []
+    if spec.get("dnsPolicy") != "None":
+        try:
+            with open(host_resolv) as f:
+                for line in f:
+                    words = line.split()
+                    if not words or words[0].startswith(("#", ";")):
+                        continue
+                    if words[0] == "nameserver":
+                        servers += words[1:2]
+                    elif words[0] in ("search", "domain"):
+                        searches += words[1:]
+                    elif words[0] == "options":
+                        options += words[1:]
+        except FileNotFoundError:
+            pass
+    servers += [s for s in cfg.get("nameservers") or [] if s not in servers]
+    searches += [s for s in cfg.get("searches") or [] if s not in searches]
+    for opt in cfg.get("options") or []:
+        options.append(f"{opt['name']}:{opt['value']}" if opt.get("value") else opt["name"])
+    lines = [f"nameserver {s}" for s in servers]
+    if searches:
+        lines.append("search " + " ".join(searches))
+    if options:
+        lines.append("options " + " ".join(options))
+    return "".join(line + "\n" for line in lines)
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_pod_files(pod: dict, pod_dir: str, pod_ip: str | None = None) -> dict[str, str]:
+    """Write hosts, hostname and resolv.conf under pod_dir; rewrite when the pod IP is known.
+
+    Replaced atomically; containers see the new content only on their next start (a bind
+    mount pins the inode), as with the kubelet.
+    """
+    hostname = pod_hostname(pod)
+    files = {name: os.path.join(pod_dir, name) for name in ("hosts", "hostname", "resolv.conf")}
+    os.makedirs(pod_dir, exist_ok=True)
+    _write(files["hosts"], hosts_file_content(hostname, pod_domain(pod), [pod_ip] if pod_ip else [],
+                                              (pod.get("spec") or {}).get("hostAliases") or []))
+    _write(files["hostname"], hostname + "\n")
+    _write(files["resolv.conf"], resolv_conf_content(pod))
+    return files
+
+
+async def start_sandbox(pod: dict, pod_dir: str, pause_binary: str) -> SandboxInfo:
+    """Start the pause process in fresh net/ipc/uts (+pid) namespaces and write sandbox.json."""
+    shares_pid = bool((pod.get("spec") or {}).get("shareProcessNamespace"))
+    hostname = pod_hostname(pod)
+    files = write_pod_files(pod, pod_dir)
+    new_ns = ["net", "ipc", "uts"] + (["pid"] if shares_pid else [])
+    plan = LaunchPlan(argv=[pause_binary], env=[], cwd="/", new_ns=new_ns, hostname=hostname,
+                      loopback_up=True, stdio=Stdio("null", "null", "null"), name="podrun:sandbox")
+    launched = await launch(plan)
+    kinds = ["net", "ipc", "uts"] + (["pid"] if shares_pid else [])
+    info = SandboxInfo(
+        pause_pid=launched.pid, pause_start_time=launched.start_time,
+        ns_paths={k: namespaces.ns_path(launched.pid, k) for k in kinds},
+        hostname=hostname, shares_pid=shares_pid, files=files)
+    state.save_sandbox(os.path.join(pod_dir, "sandbox.json"), info)
+    return info
+
+
+async def stop_sandbox(info: SandboxInfo) -> None:
+    """SIGKILL the pause if it is still the one we started, reap it, remove the pod files.
+
+    Idempotent: a gone (or reused) pid is left alone and the files are removed anyway. With a
+    shared PID namespace killing its PID 1 kills every process in it.
+    """
+    ref = info.pause
+    if procs.read_start_time(ref.pid) == ref.start_time:
+        procs.send_signal(ref, signal.SIGKILL)
+        await procs.wait_exit(ref.pid)
+    for path in info.files.values():
+        state.remove(path)
+    if info.files.get("hosts"):  # the files live in the pod dir, beside sandbox.json
+        state.remove(os.path.join(os.path.dirname(info.files["hosts"]), "sandbox.json"))

@@ -1,0 +1,126 @@
+"""Pod volumes on the host: emptyDir (a directory, or a tmpfs for medium Memory) and hostPath.
+
+`prepare_volumes` runs in the daemon before any container starts and returns name → host path;
+runtime/plan.py turns volumeMounts into Bind ops on those paths. hostPath `type` checks follow
+the kubelet (`pkg/volume/hostpath/host_path.go` checkType / the FileTypeChecker messages).
+Teardown unmounts emptyDir tmpfs lazily and removes emptyDir directories; hostPath contents are
+never touched.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+from typing import Callable
+
+from podrun.errors import PodrunError
+from podrun.kernel import mounts
+from podrun.kernel import syscalls as sc
+
+__all__ = ["VolumeError", "HostPathTypeError", "parse_quantity", "prepare_volumes",
+           "teardown_volumes", "check_host_path"]
+
+
+class VolumeError(PodrunError):
+    """A volume cannot be set up (the kubelet's FailedMount)."""
+
+
+class HostPathTypeError(VolumeError):
+    """`hostPath type check failed: /x is not a directory`."""
+
+
+_SUFFIX = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def parse_quantity(q: str | int) -> int:
+    """Kubernetes quantity → bytes, minimal set: plain, k/M/G/T and Ki/Mi/Gi/Ti."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kMGT]i?|)\s*", str(q))
+    if not m:
+        raise VolumeError(f"invalid quantity {q!r}")
+    return int(float(m.group(1)) * _SUFFIX[m.group(2)])
+
+
+_KIND_CHECKS = {
+    "Socket": (stat.S_ISSOCK, "socket"),
+    "CharDevice": (stat.S_ISCHR, "character device"),
+    "BlockDevice": (stat.S_ISBLK, "block device"),
+}
+
+
+def check_host_path(path: str, kind: str) -> None:
+    """Apply hostPath `type`, creating for *OrCreate; raise HostPathTypeError like the kubelet."""
+    def fail(what: str) -> HostPathTypeError:
+        return HostPathTypeError(f"hostPath type check failed: {path} is not a {what}")
+
+    if not kind:
+        return
+    if kind == "DirectoryOrCreate":
+        if not os.path.exists(path):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+        if not os.path.isdir(path):
+            raise fail("directory")
+    elif kind == "Directory":
+        if not os.path.isdir(path):
+            raise fail("directory")
+    elif kind == "FileOrCreate":
+        if not os.path.exists(path):
+            if not os.path.isdir(os.path.dirname(path) or "/"):
+                raise HostPathTypeError(
+                    f"hostPath type check failed: {os.path.dirname(path)} does not exist")
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+        if not os.path.isfile(path):
+            raise fail("file")
+    elif kind == "File":
+        if not os.path.isfile(path):
+            raise fail("file")
+    elif kind in _KIND_CHECKS:
+        test, what = _KIND_CHECKS[kind]
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise fail(what) from None
+        if not test(mode):
+            raise fail(what)
+    else:
+        raise HostPathTypeError(f"hostPath type check failed: unknown type {kind!r} for {path}")
+
+
+def prepare_volumes(pod: dict, roots_volume_dir: Callable[[str], str]) -> dict[str, str]:
+    """Create every volume of the pod; returns volume name → host path for the Bind ops."""
+    out: dict[str, str] = {}
+    for vol in (pod.get("spec") or {}).get("volumes") or []:
+        name = vol["name"]
+        if "emptyDir" in vol:
+            out[name] = _empty_dir(roots_volume_dir(name), vol.get("emptyDir") or {})
+        elif "hostPath" in vol:
+            hp = vol["hostPath"]
+            check_host_path(hp["path"], hp.get("type") or "")
+            out[name] = hp["path"]
+        else:
+            raise VolumeError(f"volume {name!r}: unsupported volume type "
+                              f"{', '.join(k for k in vol if k != 'name')}")
+    return out
+
+
+def _empty_dir(path: str, spec: dict) -> str:
+    os.makedirs(path, mode=0o777, exist_ok=True)
+    os.chmod(path, 0o777)  # kubelet: emptyDir is world-writable so non-root containers can use it
+    if spec.get("medium") == "Memory" and not mounts.is_mountpoint(path):
+        data = "mode=0777"
+        if spec.get("sizeLimit"):
+            data += f",size={parse_quantity(spec['sizeLimit'])}"
+        sc.mount("tmpfs", path, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, data)
+    return path
+
+
+def teardown_volumes(pod: dict, dirs: dict[str, str]) -> None:
+    """Unmount and remove emptyDirs; idempotent; hostPath volumes are left exactly as they are."""
+    for vol in (pod.get("spec") or {}).get("volumes") or []:
+        if "emptyDir" not in vol or vol["name"] not in dirs:
+            continue
+        path = dirs[vol["name"]]
+        for point in sorted(mounts.mountpoints_under(path), reverse=True):
+            mounts.unmount(point, detach=True)
+        shutil.rmtree(path, ignore_errors=True)
