@@ -69,8 +69,15 @@ def busybox_rootfs(busybox_image) -> str:
     return busybox_image.rootfs
 
 
+# This session's own bridge and subnet (never the real podrun0): a name the leak check knows
+# (prt*) and a /24 picked from the pid so parallel sessions do not collide.
+SESSION_BRIDGE = f"prt{os.getpid() % 100000:05d}"
+SESSION_SUBNET = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}.0/24"
+
+
 def _env(roots: Roots) -> dict:
     env = dict(os.environ, **roots.env())
+    env["PODRUN_BRIDGE"], env["PODRUN_SUBNET"] = SESSION_BRIDGE, SESSION_SUBNET
     env.pop("PODRUN_ROOT", None)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
     return env

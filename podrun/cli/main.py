@@ -56,8 +56,8 @@ def cli(ctx: click.Context, root: str | None) -> None:
 
 
 def _register() -> None:
-    from podrun.cli import apply, daemon, delete, describe, exec, get, logs, version
-    for mod in (apply, daemon, delete, describe, exec, get, logs, version):
+    from podrun.cli import apply, daemon, delete, describe, exec, get, logs, port_forward, system, version
+    for mod in (apply, daemon, delete, describe, exec, get, logs, port_forward, system, version):
         for cmd in mod.COMMANDS:
             cli.add_command(cmd)
     from podrun.cli import images

@@ -26,6 +26,7 @@ from podrun.lifecycle.context import NodeContext
 from podrun.paths import Roots
 from podrun.runtime.images import ImageStore
 from podrun.runtime.pause import ensure_pause
+from podrun.runtime.podnet import PodNetwork, pods_on_disk
 from podrun.status.manager import StatusManager
 from podrun.daemon.apiserver import make_app
 from podrun.daemon.registry import PodRegistry
@@ -76,8 +77,11 @@ async def _serve(roots: Roots) -> None:
     node = socket.gethostname()
     ip = host_ip()
     status = StatusManager(roots, clock, node, ip)
+    network = PodNetwork(roots.lib, host_ip=ip)
     ctx = NodeContext(roots=roots, status=status, clock=clock, images=ImageStore(roots.images_dir),
-                      pause_binary=ensure_pause(roots.bin_dir), node_name=node, host_ip=ip)
+                      pause_binary=ensure_pause(roots.bin_dir), node_name=node, host_ip=ip,
+                      network=network)
+    await network.reconcile(pods_on_disk(roots.pods_dir))  # a crashed daemon's leases and veths
     registry = PodRegistry(ctx)
     registry.restore()
     runner = web.AppRunner(make_app(registry), access_log=None, handle_signals=False)
@@ -105,6 +109,7 @@ async def _serve(roots: Roots) -> None:
     status.flush()
     status.freeze()
     await registry.shutdown()
+    await network.remove_bridge_if_unused()
     await runner.cleanup()
     for path in (roots.socket, roots.daemon_json):
         try:

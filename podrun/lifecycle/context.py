@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from podrun.clock import Clock
 from podrun.lifecycle.restart import Backoff
 from podrun.paths import Roots
 from podrun.runtime.images import ImageStore
 from podrun.status.manager import StatusManager
+
+if TYPE_CHECKING:
+    from podrun.runtime.podnet import PodNetwork
 
 __all__ = ["NodeContext"]
 
@@ -21,6 +25,7 @@ class NodeContext:
     pause_binary: str
     node_name: str
     host_ip: str
+    network: "PodNetwork | None" = None
     backoff: Backoff = field(init=False)
     image_backoff: Backoff = field(init=False)
 

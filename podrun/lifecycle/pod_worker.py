@@ -118,7 +118,7 @@ class PodWorker:
             return
         try:
             self.sandbox = await sandbox_mod.start_sandbox(
-                self.pod, ctx.roots.pod_dir(*key), ctx.pause_binary)
+                self.pod, ctx.roots.pod_dir(*key), ctx.pause_binary, network=self.ctx.network)
         except Exception as exc:
             st.event(key, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
             log.exception("sandbox of %s/%s", *key)
@@ -176,7 +176,7 @@ class PodWorker:
     async def _release_sandbox(self) -> None:
         if self.sandbox is not None:
             try:
-                await sandbox_mod.stop_sandbox(self.sandbox)
+                await sandbox_mod.stop_sandbox(self.sandbox, network=self.ctx.network)
             except Exception:
                 log.exception("stopping the sandbox of %s/%s", *self.key)
             self.sandbox = None

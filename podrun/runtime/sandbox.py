@@ -5,12 +5,16 @@ Started with the same fork/sync machinery as containers (runtime/launcher.py): t
 the intermediate child to unshare the namespaces, set the hostname and bring lo up, and the
 grandchild execs the pause binary (runtime/pause/). With shareProcessNamespace the pause is PID
 1 of the pod's PID namespace and reaps its zombies. Writes sandbox.json (runtime/state.py).
-Networking (veth, IP) is a later layer: pod_ip stays None until it sets it.
+With a PodNetwork the pause's netns gets its eth0 and IP (runtime/podnet.py) and the pod files
+are rewritten with that IP. hostNetwork pods get no net and no uts namespace (the kubelet shares
+the node's UTS with them too): the pod IP is the host's, /etc/hosts the node's.
 """
 from __future__ import annotations
 
 import os
 import signal
+import socket
+from typing import TYPE_CHECKING
 
 from podrun.kernel import namespaces, procs
 from podrun.runtime import state
@@ -18,8 +22,11 @@ from podrun.runtime.launcher import launch
 from podrun.runtime.plan import LaunchPlan, Stdio
 from podrun.runtime.state import SandboxInfo
 
+if TYPE_CHECKING:
+    from podrun.runtime.podnet import PodNetwork
+
 __all__ = ["SandboxInfo", "start_sandbox", "stop_sandbox", "pod_hostname", "pod_domain",
-           "hosts_file_content", "resolv_conf_content", "write_pod_files"]
+           "hosts_file_content", "node_hosts_file_content", "resolv_conf_content", "write_pod_files"]
 
 CLUSTER_DOMAIN = "cluster.local"
 
@@ -106,51 +113,104 @@ def _write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def node_hosts_file_content(host_aliases: list[dict], host_hosts: str = "/etc/hosts") -> str:
+    """kubelet `kubelet_pods.go` nodeHostsFileContent: the node's file plus the hostAliases."""
+    try:
+        with open(host_hosts) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if host_aliases:
+        text += "\n# Entries added by HostAliases.\n"
+        for alias in host_aliases:
+            text += f"{alias['ip']}\t" + "\t".join(alias.get("hostnames") or []) + "\n"
+    return text
+
+
 def write_pod_files(pod: dict, pod_dir: str, pod_ip: str | None = None) -> dict[str, str]:
     """Write hosts, hostname and resolv.conf under pod_dir; rewrite when the pod IP is known.
 
     Replaced atomically; containers see the new content only on their next start (a bind
     mount pins the inode), as with the kubelet.
     """
-    hostname = pod_hostname(pod)
+    spec = pod.get("spec") or {}
+    host_network = bool(spec.get("hostNetwork"))
+    hostname = socket.gethostname() if host_network else pod_hostname(pod)
     files = {name: os.path.join(pod_dir, name) for name in ("hosts", "hostname", "resolv.conf")}
     os.makedirs(pod_dir, exist_ok=True)
-    _write(files["hosts"], hosts_file_content(hostname, pod_domain(pod), [pod_ip] if pod_ip else [],
-                                              (pod.get("spec") or {}).get("hostAliases") or []))
+    if host_network:
+        _write(files["hosts"], node_hosts_file_content(spec.get("hostAliases") or []))
+    else:
+        _write(files["hosts"], hosts_file_content(hostname, pod_domain(pod), [pod_ip] if pod_ip else [],
+                                                  spec.get("hostAliases") or []))
     _write(files["hostname"], hostname + "\n")
     _write(files["resolv.conf"], resolv_conf_content(pod))
     return files
 
 
-async def start_sandbox(pod: dict, pod_dir: str, pause_binary: str) -> SandboxInfo:
-    """Start the pause process in fresh net/ipc/uts (+pid) namespaces and write sandbox.json."""
-    shares_pid = bool((pod.get("spec") or {}).get("shareProcessNamespace"))
-    hostname = pod_hostname(pod)
+async def start_sandbox(pod: dict, pod_dir: str, pause_binary: str,
+                        network: "PodNetwork | None" = None) -> SandboxInfo:
+    """Start the pause process in fresh net/ipc/uts (+pid) namespaces and write sandbox.json.
+
+    Step 1 the pod files, step 2 the pause process, step 3 its network (veth, IP) and the pod
+    files again with the IP, step 4 sandbox.json. A failed step 3 kills the pause again.
+    """
+    spec = pod.get("spec") or {}
+    shares_pid = bool(spec.get("shareProcessNamespace"))
+    host_network = bool(spec.get("hostNetwork"))
+    uid = (pod.get("metadata") or {}).get("uid", "")
+    hostname = socket.gethostname() if host_network else pod_hostname(pod)
     files = write_pod_files(pod, pod_dir)
-    new_ns = ["net", "ipc", "uts"] + (["pid"] if shares_pid else [])
-    plan = LaunchPlan(argv=[pause_binary], env=[], cwd="/", new_ns=new_ns, hostname=hostname,
-                      loopback_up=True, stdio=Stdio("null", "null", "null"), name="podrun:sandbox")
+    kinds = (["ipc"] if host_network else ["net", "ipc", "uts"]) + (["pid"] if shares_pid else [])
+    plan = LaunchPlan(argv=[pause_binary], env=[], cwd="/", new_ns=list(kinds),
+                      hostname=None if host_network else hostname, loopback_up=not host_network,
+                      stdio=Stdio("null", "null", "null"), name="podrun:sandbox")
     launched = await launch(plan)
-    kinds = ["net", "ipc", "uts"] + (["pid"] if shares_pid else [])
     info = SandboxInfo(
         pause_pid=launched.pid, pause_start_time=launched.start_time,
         ns_paths={k: namespaces.ns_path(launched.pid, k) for k in kinds},
-        hostname=hostname, shares_pid=shares_pid, files=files)
+        hostname=hostname, shares_pid=shares_pid, files=files, pod_uid=uid, host_network=host_network,
+        host_ip=network.host_ip if network else None)
+    if host_network:
+        info.pod_ip = info.host_ip
+    elif network is not None:
+        try:
+            info.pod_ip = await network.setup(uid, launched.pid)
+        except BaseException:
+            await _kill_pause(info)
+            raise
+        from podrun.runtime.podnet import veth_name  # pyroute2 stays out of the CLI's imports
+        info.extra["veth"] = veth_name(uid)
+        info.extra["bridge"] = network.bridge
+        write_pod_files(pod, pod_dir, info.pod_ip)
     state.save_sandbox(os.path.join(pod_dir, "sandbox.json"), info)
     return info
 
 
-async def stop_sandbox(info: SandboxInfo) -> None:
-    """SIGKILL the pause if it is still the one we started, reap it, remove the pod files.
-
-    Idempotent: a gone (or reused) pid is left alone and the files are removed anyway. With a
-    shared PID namespace killing its PID 1 kills every process in it.
-    """
+async def _kill_pause(info: SandboxInfo) -> None:
     ref = info.pause
     if procs.read_start_time(ref.pid) == ref.start_time:
         procs.send_signal(ref, signal.SIGKILL)
         await procs.wait_exit(ref.pid)
-    for path in info.files.values():
-        state.remove(path)
-    if info.files.get("hosts"):  # the files live in the pod dir, beside sandbox.json
-        state.remove(os.path.join(os.path.dirname(info.files["hosts"]), "sandbox.json"))
+
+
+async def stop_sandbox(info: SandboxInfo, network: "PodNetwork | None" = None) -> None:
+    """Tear down the pod network, SIGKILL the pause if it is still the one we started, reap it,
+    remove the pod files.
+
+    Idempotent: a gone (or reused) pid is left alone and the files are removed anyway. With a
+    shared PID namespace killing its PID 1 kills every process in it. The veth is deleted
+    before the pause dies: the kernel would remove it with the namespace, but only later, from
+    a work queue. The pause is killed even when the network teardown fails.
+    """
+    try:
+        if network is not None and info.pod_uid and not info.host_network:
+            await network.teardown(info.pod_uid)
+    finally:
+        await _kill_pause(info)
+        for path in info.files.values():
+            state.remove(path)
+        if info.files.get("hosts"):  # the files live in the pod dir, beside sandbox.json
+            state.remove(os.path.join(os.path.dirname(info.files["hosts"]), "sandbox.json"))

@@ -27,8 +27,10 @@ class SandboxInfo:
     hostname: str
     shares_pid: bool
     files: dict[str, str]                 # hosts, hostname, resolv.conf -> host path
-    pod_ip: str | None = None             # set by the network setup (a later issue)
+    pod_ip: str | None = None             # set by the pod network (runtime/podnet.py)
     host_ip: str | None = None
+    pod_uid: str = ""                     # the network's teardown key (veth name, lease)
+    host_network: bool = False            # hostNetwork: no net/uts namespace of its own
     extra: dict[str, Any] = field(default_factory=dict)  # veth, cgroup … for later layers
 
     @property
