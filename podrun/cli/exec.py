@@ -20,7 +20,7 @@ from podrun.fsutil import read_json
 __all__ = ["COMMANDS"]
 
 
-@click.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command("exec", context_settings={"ignore_unknown_options": True})
 @click.argument("pod")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("-c", "--container", default=None)

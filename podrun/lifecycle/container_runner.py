@@ -19,9 +19,10 @@ from podrun.clock import rfc3339
 from podrun.errors import ContainerCreateError, NotFound, PodrunError
 from podrun.fsutil import makedirs, write_json_atomic
 from podrun.kernel.procs import ProcessRef, wait_exit
-from podrun.lifecycle import restart
+from podrun.lifecycle import hooks, restart
 from podrun.lifecycle.termination import kill_container, pod_grace_period
 from podrun.lifecycle.termination_message import read_termination_message
+from podrun.runtime import exec as rexec
 from podrun.runtime import launcher, plan
 from podrun.runtime.logfile import LogRelay
 from podrun.status import generate
@@ -50,6 +51,9 @@ class ContainerRunner:
         self.last_finished: float | None = None
         self.instance_dir: str | None = None
         self.force_restart = False
+        self.probes = None                   # ProbeManager of the current run
+        self.env: list[str] = []
+        self.cwd = "/"
 
     # ---- reporting ------------------------------------------------------------------------
 
@@ -180,31 +184,131 @@ class ContainerRunner:
             self.report_event("Warning", "Failed", f"Error: {exc}")
             return None
         self.instance, self.instance_dir = count, inst
+        self.env, self.cwd = list(launch_plan.env), launch_plan.cwd
         self.proc = ProcessRef(launched.pid, launched.start_time)
         self.exited = asyncio.ensure_future(wait_exit(launched.pid))
-        relay = LogRelay(log_path, {k: fd for k, fd in (("stdout", launched.stdout_fd), ("stderr", launched.stderr_fd)) if fd is not None})
+        relay = LogRelay(log_path, {k: fd for k, fd in (("stdout", launched.stdout_fd),
+                                                         ("stderr", launched.stderr_fd)) if fd is not None})
         container_id = secrets.token_hex(32)
         started_at = rfc3339(ctx.clock.now())
         self._record(container_id, launched, log_path, inst, launch_plan)
         self.report_event("Normal", "Created", f"Created container: {self.name}")
         self.report_event("Normal", "Started", f"Started container {self.name}")
-        self._set(state={"running": {"startedAt": started_at}}, restartCount=count,
-                  containerID=f"podrun://{container_id}", imageID=f"{image.ref}@{image.id}",
-                  lastState={"terminated": self.last_term} if self.last_term else {},
-                  started=True, ready=not self.is_init)
-        self.started.set()
-        # Wait for the exit, or for the pod to stop (then kill the container ourselves).
-        stop = asyncio.ensure_future(w.stop_event.wait())
-        await asyncio.wait({self.exited, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if not self.exited.done():
-            await kill_container(self, pod_grace_period(w.pod), f"Stopping container {self.name}", w.force)
+        self._set(restartCount=count, containerID=f"podrun://{container_id}", imageID=f"{image.ref}@{image.id}")
+        # kubelet startContainer step 4: the container is not Running until postStart returns.
+        hook_error = await self._post_start()
+        if hook_error is None and not self.exited.done():
+            has_startup = bool(self.spec.get("startupProbe"))
+            has_readiness = bool(self.spec.get("readinessProbe"))
+            self._set(state={"running": {"startedAt": started_at}},
+                      lastState={"terminated": self.last_term} if self.last_term else {},
+                      started=not has_startup,
+                      ready=self._serves() and not has_startup and not has_readiness)
+            self.started.set()
+            self._start_probes(container_id)
+            await self._supervise()
         status = await self.exited
+        if self.probes is not None:
+            self.probes.stop()
+            self.probes = None
         try:
             await asyncio.wait_for(asyncio.shield(relay.done), 2)
         except asyncio.TimeoutError:
             relay.close()
-        return self._finish(status, container_id, started_at, inst, log_path)
+        term = self._finish(status, container_id, started_at, inst, log_path)
+        if hook_error is not None and restart.should_restart(self.w.restart_policy, term["exitCode"],
+                                                             self.is_init, self.is_sidecar):
+            self._set(state={"waiting": {"reason": "PostStartHookError", "message": hook_error}},
+                      lastState={"terminated": term})
+        return term
+
+    async def _supervise(self) -> None:
+        """Wait for the exit, or for the pod to stop (then kill the container ourselves)."""
+        stop = asyncio.ensure_future(self.w.stop_event.wait())
+        await asyncio.wait({self.exited, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not self.exited.done():
+            if self.probes is not None:
+                self.probes.stop_liveness_and_startup()
+            await kill_container(self, pod_grace_period(self.w.pod), f"Stopping container {self.name}",
+                                 self.w.force, pre_stop=self._pre_stop())
+
+    # ---- hooks and probes (ProbeHost for lifecycle/probes and lifecycle/hooks) -------------------
+
+    async def _post_start(self) -> str | None:
+        if not (self.spec.get("lifecycle") or {}).get("postStart"):
+            return None
+        run = asyncio.ensure_future(hooks.run_post_start(self))
+        stop = asyncio.ensure_future(self.w.stop_event.wait())
+        await asyncio.wait({run, self.exited, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not run.done():
+            run.cancel()
+            if not self.exited.done():       # the pod is being deleted during postStart
+                await kill_container(self, pod_grace_period(self.w.pod), f"Stopping container {self.name}",
+                                     self.w.force, pre_stop=self._pre_stop())
+            return None
+        msg = run.result()
+        if msg is not None:
+            # run_post_start recorded FailedPostStartHook (without the output: secrets); the
+            # output goes to the waiting state's message.
+            await kill_container(self, pod_grace_period(self.w.pod), "FailedPostStartHook",
+                                 pre_stop=self._pre_stop())
+        return msg
+
+    def _pre_stop(self):
+        if not (self.spec.get("lifecycle") or {}).get("preStop"):
+            return None
+        return lambda grace: hooks.run_pre_stop(self, grace)
+
+    def _start_probes(self, container_id: str) -> None:
+        if not any(self.spec.get(k) for k in ("livenessProbe", "readinessProbe", "startupProbe")):
+            return
+        from podrun.lifecycle.probes.manager import ProbeManager
+        self.probes = ProbeManager(self, on_ready_change=self._on_ready_change, on_started=self._on_started,
+                                   on_failure=self._on_probe_failure)
+        self.probes.start(container_id, self.ctx.clock.monotonic())
+
+    def _serves(self) -> bool:
+        """Main containers and sidecars count for readiness; regular init containers do not."""
+        return not self.is_init or self.is_sidecar
+
+    def _on_ready_change(self, ready: bool) -> None:
+        if self.proc is not None and self._serves():
+            self._set(ready=ready and self.probes is not None and self.probes.started)
+
+    def _on_started(self) -> None:
+        if self.proc is not None:
+            self._set(started=True, ready=self._serves() and not self.spec.get("readinessProbe"))
+
+    def _on_probe_failure(self, kind: str, probe: dict) -> None:
+        """Liveness/startup failure: kill, and restart unless the policy is Never (kubelet
+        computePodActions); the kill uses the probe's own grace period when it has one."""
+        restarts = self.w.restart_policy != "Never"
+        message = f"Container {self.name} failed {kind} probe" + (", will be restarted" if restarts else "")
+        self.force_restart = restarts
+        grace = pod_grace_period(self.w.pod, probe.get("terminationGracePeriodSeconds"))
+        asyncio.ensure_future(kill_container(self, grace, message, pre_stop=self._pre_stop()))
+
+    @property
+    def pod(self) -> dict:
+        return self.w.pod
+
+    @property
+    def clock(self):
+        return self.ctx.clock
+
+    def pod_ip(self) -> str | None:
+        return getattr(self.w.sandbox, "pod_ip", None) if self.w.sandbox else None
+
+    def is_deleting(self) -> bool:
+        return bool(self.w.pod["metadata"].get("deletionTimestamp")) or self.w.stopping
+
+    async def exec_in_container(self, argv: list[str], timeout: float | None) -> tuple[int, bytes]:
+        if self.proc is None:
+            raise ProcessLookupError(f"container {self.name} is not running")
+        exec_plan = rexec.exec_plan(self.proc, argv, self.env, self.cwd)
+        return await rexec.run_exec(exec_plan, timeout)
 
     def _finish(self, status, container_id: str, started_at: str, inst: str, log_path: str) -> dict:
         now = self.ctx.clock.now()
@@ -223,7 +327,9 @@ class ContainerRunner:
         if msg:
             term["message"] = msg[:self.w.message_limit]
         self.proc, self.last_term, self.last_finished = None, term, now
-        self._set(state={"terminated": term}, ready=False, started=False)
+        # kubelet: a regular init container that completed is ready (prober_manager UpdatePodStatus)
+        done_init = self.is_init and not self.is_sidecar and status.exit_code == 0
+        self._set(state={"terminated": term}, ready=done_init, started=False)
         shutil.rmtree(inst, ignore_errors=True)
         return term
 

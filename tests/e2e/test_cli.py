@@ -146,8 +146,10 @@ def test_a_second_daemon_on_the_same_root_refuses_to_start(podrun):
 
 
 def test_non_root_is_told_to_use_sudo(podrun):
-    out = subprocess.run([sys.executable, "-m", "podrun", "get", "pods"], env=podrun.env, capture_output=True,
-                         text=True, timeout=30, user=65534, group=65534)
+    # Import as root (the interpreter lives under /root), then become nobody before the CLI runs.
+    code = ("import os, sys; import podrun.cli.main as m; os.setgroups([]); os.setgid(65534); os.setuid(65534); "
+            "sys.argv = ['podrun', 'get', 'pods']; m.main()")
+    out = subprocess.run([sys.executable, "-c", code], env=podrun.env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
     assert out.stderr.strip() == "error: podrun needs root: run it with sudo"
 
