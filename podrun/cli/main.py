@@ -5,6 +5,7 @@ command's own status). The CLI never imports aiohttp, pyroute2 or psutil: start-
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -19,7 +20,34 @@ __all__ = ["main", "cli"]
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
+# verb -> (module, attribute): a verb's module is imported only when that verb runs, so
+# `podrun get` does not pay for exec, port-forward or the image store (CLI start-up time).
+COMMANDS = {
+    "apply": ("podrun.cli.apply", "apply"),
+    "get": ("podrun.cli.get", "get"),
+    "describe": ("podrun.cli.describe", "describe"),
+    "logs": ("podrun.cli.logs", "logs"),
+    "exec": ("podrun.cli.exec", "exec_"),
+    "delete": ("podrun.cli.delete", "delete"),
+    "port-forward": ("podrun.cli.port_forward", "port_forward"),
+    "images": ("podrun.cli.images", "images_cmd"),
+    "image": ("podrun.cli.images", "image_group"),
+    "system": ("podrun.cli.system", "system"),
+    "daemon": ("podrun.cli.daemon", "daemon"),
+    "version": ("podrun.cli.version", "version"),
+}
+
+
 class PodrunGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -53,19 +81,6 @@ def cli(ctx: click.Context, root: str | None) -> None:
         click.echo("error: podrun needs root: run it with sudo", err=True)
         sys.exit(1)
     ctx.obj = {"roots": Roots.from_env(root)}
-
-
-def _register() -> None:
-    from podrun.cli import apply, daemon, delete, describe, exec, get, logs, port_forward, system, version
-    for mod in (apply, daemon, delete, describe, exec, get, logs, port_forward, system, version):
-        for cmd in mod.COMMANDS:
-            cli.add_command(cmd)
-    from podrun.cli import images
-    cli.add_command(images.images_cmd, "images")
-    cli.add_command(images.image_group, "image")
-
-
-_register()
 
 
 def main() -> None:

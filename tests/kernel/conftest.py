@@ -17,13 +17,16 @@ def pause_binary(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def leak_check(tmp_path):
-    """Fails the test if a mount is left under tmp_path or a child process is left running."""
+    """Fails the test if a mount is left under tmp_path or a process it started is left running
+    (processes that were there before, like the session's daemon, are not the test's)."""
+    import psutil
     from podrun.kernel import mounts
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
     fds = set(os.listdir("/proc/self/fd"))
     yield
     assert set(os.listdir("/proc/self/fd")) - fds == set(), "file descriptors left open"
     assert mounts.mountpoints_under(str(tmp_path)) == []
-    import psutil
-    me = psutil.Process()
-    left = [p for p in me.children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+    left = [p for p in me.children(recursive=True)
+            if p.pid not in before and p.status() != psutil.STATUS_ZOMBIE]
     assert left == [], f"processes left behind: {left}"
