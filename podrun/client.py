@@ -44,7 +44,8 @@ class _UnixConnection(http.client.HTTPConnection):
 class Client:
     def __init__(self, roots: Roots, autostart: bool = True):
         self.roots = roots
-        self.autostart = autostart
+        # PODRUN_NO_AUTOSTART=1: never start a daemon (tests, which own theirs)
+        self.autostart = autostart and os.environ.get("PODRUN_NO_AUTOSTART") != "1"
         self._checked = False
 
     def _conn(self, timeout: float | None = None) -> _UnixConnection:

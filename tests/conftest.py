@@ -78,6 +78,7 @@ SESSION_SUBNET = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}.0/24"
 def _env(roots: Roots) -> dict:
     env = dict(os.environ, **roots.env())
     env["PODRUN_BRIDGE"], env["PODRUN_SUBNET"] = SESSION_BRIDGE, SESSION_SUBNET
+    env["PODRUN_NO_AUTOSTART"] = "1"      # the session owns its daemon; a dead one is not replaced
     env.pop("PODRUN_ROOT", None)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
     return env

@@ -101,11 +101,13 @@ async def _serve(roots: Roots) -> None:
                                           "socket": roots.socket})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    reaper = asyncio.create_task(_reap_strays_forever())
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("podrun daemon serving on %s", roots.socket)
     await stop.wait()
     log.info("podrun daemon stopping")
+    reaper.cancel()
     status.flush()
     status.freeze()
     await registry.shutdown()
@@ -116,6 +118,15 @@ async def _serve(roots: Roots) -> None:
             os.unlink(path)
         except FileNotFoundError:
             pass
+
+
+async def _reap_strays_forever() -> None:
+    """We are a subreaper: orphans that nobody awaits (say, the children of an exec that was
+    cut short) are reaped here, or a zombie would pin its container's PID namespace."""
+    seen: set[int] = set()
+    while True:
+        await asyncio.sleep(2)
+        seen = procs.reap_strays(seen)
 
 
 def run_daemon(roots: Roots) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import prctl
 
 __all__ = ["ProcessRef", "ExitStatus", "read_start_time", "ref_of", "alive", "send_signal",
-           "wait_exit", "decode_wait_status", "set_subreaper", "set_name"]
+           "wait_exit", "decode_wait_status", "set_subreaper", "set_name", "reap_strays"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ async def wait_exit(pid: int) -> ExitStatus:
         pidfd = -1
     loop = asyncio.get_running_loop()
     ours = True
+    _awaited.add(pid)
     try:
         while True:
             if ours:
@@ -132,8 +133,39 @@ async def wait_exit(pid: int) -> ExitStatus:
             if not ours:
                 return ExitStatus(-1, None)
     finally:
+        _awaited.discard(pid)
         if pidfd >= 0:
             os.close(pidfd)
+
+
+# Pids someone is awaiting with wait_exit: the stray reaper leaves them alone.
+_awaited: set[int] = set()
+
+
+def reap_strays(seen: set[int]) -> set[int]:
+    """Reap zombie children nobody awaits, if they were already zombies at the previous call.
+
+    A subreaper inherits every orphan below it; one left unreaped pins its PID namespace (the
+    namespace's PID 1 cannot finish exiting while a zombie of the namespace waits). Waiting one
+    round before reaping leaves a just-launched process time to be awaited by its owner.
+    Returns the zombies to pass as `seen` next time.
+    """
+    zombies = set()
+    try:
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+            children = [int(p) for p in f.read().split()]
+    except OSError:
+        return set()
+    for pid in children:
+        fields = _stat_fields(pid)
+        if fields and fields[0] == "Z" and pid not in _awaited:
+            zombies.add(pid)
+    for pid in zombies & seen:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return zombies - seen
 
 
 def set_subreaper() -> None:

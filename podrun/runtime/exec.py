@@ -67,12 +67,14 @@ async def run_exec(plan: LaunchPlan, timeout: float | None = None,
         feeder = loop.run_in_executor(None, _feed, launched.stdin_fd, stdin or b"")
     try:
         status = await asyncio.wait_for(procs.wait_exit(launched.pid), timeout)
-    except asyncio.TimeoutError:
+    except (asyncio.TimeoutError, asyncio.CancelledError):
+        # Timed out, or the caller gave up (a hook cut short by a delete): end the command's
+        # whole session and reap it, so nothing is left in the container's PID namespace.
         try:
             os.killpg(launched.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        await procs.wait_exit(launched.pid)
+        await asyncio.shield(procs.wait_exit(launched.pid))
         raise
     finally:
         if feeder is not None:

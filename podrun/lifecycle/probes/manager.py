@@ -69,7 +69,7 @@ class ProbeManager:
             raise RuntimeError("ProbeManager.start: one manager per container run")
         self.container_id = container_id
         self._starting = True
-        for kind in KINDS:
+        for kind in (STARTUP, READINESS, LIVENESS):    # prober_manager.go AddPod's order
             probe = self.host.spec.get(f"{kind}Probe")
             if probe:
                 self.workers[kind] = ProbeWorker(kind, probe, self.host, self.results, self.run_probe,
