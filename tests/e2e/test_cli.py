@@ -147,7 +147,7 @@ def test_a_second_daemon_on_the_same_root_refuses_to_start(podrun):
 
 def test_non_root_is_told_to_use_sudo(podrun):
     # Import as root (the interpreter lives under /root), then become nobody before the CLI runs.
-    code = ("import os, sys; import podrun.cli.main as m; os.setgroups([]); os.setgid(65534); os.setuid(65534); "
+    code = ("import os, sys, json; import podrun.cli.main as m, podrun.cli.get, podrun.client; os.setgroups([]); os.setgid(65534); os.setuid(65534); "
             "sys.argv = ['podrun', 'get', 'pods']; m.main()")
     out = subprocess.run([sys.executable, "-c", code], env=podrun.env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
