@@ -7,32 +7,9 @@ import socket
 import pytest
 from aiohttp import web
 
-from podrun.clock import FakeClock
+from fakes import FakeHost
 from podrun.lifecycle.hooks import run_handler, run_post_start, run_pre_stop
 from podrun.lifecycle.probes.runners import close_http_session
-
-
-class FakeHost:
-    def __init__(self, lifecycle: dict | None = None):
-        self.spec = {"name": "app", "lifecycle": lifecycle or {}}
-        self.pod = {"metadata": {"name": "web", "namespace": "default", "uid": "u1"}, "spec": {}}
-        self.clock = FakeClock()
-        self.events: list[tuple[str, str, str]] = []
-        self.exec_calls: list[tuple[list[str], float | None]] = []
-        self.exec_result: tuple[int, bytes] = (0, b"")
-
-    def pod_ip(self) -> str | None:
-        return "127.0.0.1"
-
-    def is_deleting(self) -> bool:
-        return False
-
-    async def exec_in_container(self, argv, timeout):
-        self.exec_calls.append((argv, timeout))
-        return self.exec_result
-
-    def report_event(self, type_, reason, message):
-        self.events.append((type_, reason, message))
 
 
 def run(coro):
@@ -122,7 +99,7 @@ def test_tcp_socket_handler_is_invalid():
 
 def test_post_start_failure_records_event_without_the_message():
     async def main():
-        host = FakeHost({"postStart": {"exec": {"command": ["false"]}}})
+        host = FakeHost(lifecycle={"postStart": {"exec": {"command": ["false"]}}})
         host.exec_result = (1, b"secret")
         message = await run_post_start(host)
         assert message is not None and "exited with 1" in message
@@ -133,7 +110,7 @@ def test_post_start_failure_records_event_without_the_message():
 
 def test_pre_stop_failure_records_event():
     async def main():
-        host = FakeHost({"preStop": {"exec": {"command": ["false"]}}})
+        host = FakeHost(lifecycle={"preStop": {"exec": {"command": ["false"]}}})
         host.exec_result = (1, b"")
         await run_pre_stop(host, 30)
         assert host.events == [("Warning", "FailedPreStopHook", "PreStopHook failed")]
@@ -142,7 +119,7 @@ def test_pre_stop_failure_records_event():
 
 def test_pre_stop_is_cut_at_the_grace_period():
     async def main():
-        host = FakeHost({"preStop": {"sleep": {"seconds": 50}}})
+        host = FakeHost(lifecycle={"preStop": {"sleep": {"seconds": 50}}})
         task = asyncio.ensure_future(run_pre_stop(host, 10))
         await host.clock.advance(9.5)
         assert not task.done()

@@ -8,37 +8,12 @@ import socket
 import pytest
 from aiohttp import web
 
-from podrun.clock import FakeClock
+from fakes import FakeHost
 from podrun.lifecycle.probes.results import Result
 from podrun.lifecycle.probes.runners import (
     ProbeError, Prober, close_http_session, exec_probe, go_quote, http_get, http_probe,
     http_request_for, resolve_port, tcp_probe,
 )
-
-
-class FakeHost:
-    def __init__(self, ports: list[dict] | None = None, env: list[dict] | None = None):
-        self.spec = {"name": "app", "ports": ports or [], "env": env or []}
-        self.pod = {"metadata": {"name": "web", "namespace": "default", "uid": "u1"}, "spec": {}}
-        self.clock = FakeClock()
-        self.events: list[tuple[str, str, str]] = []
-        self.exec_calls: list[tuple[list[str], float | None]] = []
-        self.exec_result: tuple[int, bytes] | BaseException = (0, b"")
-
-    def pod_ip(self) -> str | None:
-        return "127.0.0.1"
-
-    def is_deleting(self) -> bool:
-        return False
-
-    async def exec_in_container(self, argv, timeout):
-        self.exec_calls.append((argv, timeout))
-        if isinstance(self.exec_result, BaseException):
-            raise self.exec_result
-        return self.exec_result
-
-    def report_event(self, type_, reason, message):
-        self.events.append((type_, reason, message))
 
 
 class Server:
