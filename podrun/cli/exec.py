@@ -15,7 +15,7 @@ import click
 from podrun.cli.common import client, namespace_option, roots
 from podrun.cli.logs import default_container
 from podrun.errors import PodrunError
-from podrun.fsutil import read_json
+from podrun.runtime.state import load_container
 
 __all__ = ["COMMANDS"]
 
@@ -54,19 +54,26 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
         raise PodrunError(f'Error from server (BadRequest): container {name} is not valid for pod {pod_name}')
     cs = next((s for s in obj["status"].get("initContainerStatuses", []) +
                obj["status"].get("containerStatuses", []) if s["name"] == name), {})
-    rec = read_json(roots(ctx).container_file(ns, pod_name, name))
+    rec = load_container(roots(ctx).container_file(ns, pod_name, name))
     if "running" not in cs.get("state", {}) or not rec:
         raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
-    from podrun.kernel.procs import ProcessRef
-    from podrun.runtime.exec import exec_foreground, exec_plan
+    from podrun.runtime.exec import exec_foreground, exec_foreground_pty, exec_plan
+    # kubectl's StreamOptions.SetupTTY: a terminal only with -i and a terminal on stdin.
+    if tty and not stdin:
+        tty = False
+    elif tty and not os.isatty(0):
+        click.echo("Unable to use a TTY - input is not a terminal or the right kind of file", err=True)
+        tty = False
     try:
-        plan = exec_plan(ProcessRef(rec["pid"], rec["startTime"]), argv, rec.get("env", []),
-                         rec.get("cwd", "/"), rec.get("sharesPid", False), tty=tty)
+        plan = exec_plan(rec.process, argv, rec.env, rec.cwd, rec.shares_pid, tty=tty)
     except ProcessLookupError:
         raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
-    stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
     sys.stdout.flush()
-    code = exec_foreground(plan, stdin_fd, 1, 2)
+    if tty:
+        code = exec_foreground_pty(plan, 0, 1)
+    else:
+        stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
+        code = exec_foreground(plan, stdin_fd, 1, 2)
     sys.exit(code)
 
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from podrun.clock import rfc3339
 from podrun.fsutil import read_json
 from podrun.kernel import mounts
-from podrun.kernel.procs import ProcessRef, send_signal
+from podrun.kernel.procs import send_signal
+from podrun.runtime import state
 
 if TYPE_CHECKING:
     from podrun.daemon.registry import PodRegistry
@@ -31,18 +32,18 @@ UNKNOWN = {"exitCode": 137, "reason": "ContainerStatusUnknown",
 
 
 def kill_recorded_processes(pod_dir: str) -> None:
-    records = []
-    sb = read_json(os.path.join(pod_dir, "sandbox.json"))
-    if sb and sb.get("pause_pid"):
-        records.append((sb["pause_pid"], sb.get("pause_start_time")))
+    """SIGKILL the pause and every container recorded, if (pid, start time) still match."""
+    refs = []
+    sb = state.load_sandbox(os.path.join(pod_dir, "sandbox.json"))
+    if sb:
+        refs.append(sb.pause)
     cdir = os.path.join(pod_dir, "containers")
     for f in os.listdir(cdir) if os.path.isdir(cdir) else []:
-        rec = read_json(os.path.join(cdir, f))
-        if rec and rec.get("pid"):
-            records.append((rec["pid"], rec.get("startTime")))
-    for pid, start in records:
-        if start is not None:
-            send_signal(ProcessRef(pid, start), signal.SIGKILL)
+        rec = state.load_container(os.path.join(cdir, f))
+        if rec:
+            refs.append(rec.process)
+    for ref in refs:
+        send_signal(ref, signal.SIGKILL)
 
 
 def restore_pods(registry: "PodRegistry") -> None:

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 
 from podrun.clock import rfc3339
 from podrun.errors import ContainerCreateError, NotFound, PodrunError
-from podrun.fsutil import makedirs, write_json_atomic
 from podrun.kernel.procs import ProcessRef, wait_exit
 from podrun.lifecycle import hooks, restart
 from podrun.lifecycle.termination import kill_container, pod_grace_period
 from podrun.lifecycle.termination_message import read_termination_message
 from podrun.runtime import exec as rexec
-from podrun.runtime import launcher, plan
+from podrun.runtime import launcher, plan, state
 from podrun.runtime.logfile import LogRelay
 from podrun.status import generate
 
@@ -101,7 +100,7 @@ class ContainerRunner:
                 self.force_restart = False
                 continue
             if not restart.should_restart(self.w.restart_policy, term["exitCode"], self.is_init,
-                                          self.is_sidecar):
+                                          self.is_sidecar) or (self.is_sidecar and self.w.sidecars_done):
                 break
         return self.last_term
 
@@ -335,11 +334,7 @@ class ContainerRunner:
 
     def _record(self, container_id: str, launched, log_path: str, inst: str, launch_plan) -> None:
         """containers/<name>.json: what `exec` and a restarted daemon need (runc state.json)."""
-        path = self.ctx.roots.container_file(*self.w.key, self.name)
-        makedirs(os.path.dirname(path))
-        write_json_atomic(path, {
-            "containerID": container_id, "pid": launched.pid, "startTime": launched.start_time,
-            "restartCount": self.instance, "logPath": log_path, "instanceDir": inst,
-            "sharesPid": bool(self.w.pod["spec"].get("shareProcessNamespace")),
-            "env": list(launch_plan.env), "cwd": launch_plan.cwd,
-        })
+        state.save_container(self.ctx.roots.container_file(*self.w.key, self.name), state.ContainerRecord(
+            name=self.name, container_id=container_id, pid=launched.pid, start_time=launched.start_time,
+            restart_count=self.instance, instance_dir=inst, log_path=log_path, env=list(launch_plan.env),
+            cwd=launch_plan.cwd, shares_pid=bool(self.w.pod["spec"].get("shareProcessNamespace"))))

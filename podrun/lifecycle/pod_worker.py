@@ -16,6 +16,7 @@ import shutil
 
 from podrun.lifecycle.container_runner import ContainerRunner
 from podrun.lifecycle.context import NodeContext
+from podrun.lifecycle.termination import kill_container, pod_grace_period
 from podrun.lifecycle.termination_message import normalize_message_limit
 from podrun.runtime import sandbox as sandbox_mod
 from podrun.runtime import volumes as volumes_mod
@@ -33,6 +34,7 @@ class PodWorker:
         self.stopping = False
         self.force = False
         self.keep_state = False          # daemon shutdown: leave the pod on disk to be recreated
+        self.sidecars_done = False       # mains finished: sidecars are not restarted any more
         self.stop_event = asyncio.Event()
         self._wake = asyncio.Event()
         self.sandbox = None
@@ -141,17 +143,17 @@ class PodWorker:
         else:
             await asyncio.gather(*(self.runners[c["name"]].run() for c in spec["containers"]))
         if not self.stopping:
-            self.stop_sidecars(sidecars)   # mains are done for good: the sidecars go too
+            await self._stop_sidecars()
             await asyncio.gather(*sidecars, return_exceptions=True)
             st.set_terminal(key)
             await self._release_sandbox()
 
-    def stop_sidecars(self, tasks: list) -> None:
-        for r in self.runners.values():
-            if r.is_sidecar and r.exited and not r.exited.done() and r.proc:
-                from podrun.kernel.procs import send_signal
-                import signal
-                send_signal(r.proc, signal.SIGTERM)
+    async def _stop_sidecars(self) -> None:
+        """The main containers are done for good: sidecars are killed (grace period, then
+        SIGKILL) in reverse order and not restarted (kubelet: the phase comes from the mains)."""
+        self.sidecars_done = True
+        for r in reversed([r for r in self.runners.values() if r.is_sidecar]):
+            await kill_container(r, pod_grace_period(self.pod), f"Stopping container {r.name}")
 
     async def _until_started(self, r: ContainerRunner) -> None:
         started = asyncio.ensure_future(r.started.wait())

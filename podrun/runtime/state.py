@@ -57,8 +57,9 @@ class ContainerRecord:
     restart_count: int
     instance_dir: str
     log_path: str = ""
-    started_at: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    env: list[str] = field(default_factory=list)    # what `exec` and exec probes run with
+    cwd: str = "/"
+    shares_pid: bool = False
 
     @property
     def process(self) -> ProcessRef:

@@ -71,7 +71,7 @@ class StatusManager:
                 "conditions": [],
                 "hostIP": self.host_ip,
                 "hostIPs": [{"ip": self.host_ip}],
-                "qosClass": generate.qos_class(spec) if hasattr(generate, "qos_class") else "BestEffort",
+                "qosClass": generate.qos_class(spec),
                 "initContainerStatuses": [
                     generate.initial_container_status(c, has_init, True, c.get("image", ""))
                     for c in spec.get("initContainers", [])],
