@@ -70,7 +70,7 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
         raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
     sys.stdout.flush()
     if tty:
-        code = exec_foreground_pty(plan, 0, 1)
+        code = exec_foreground_pty(plan, 0, 1, root=f"/proc/{rec.process.pid}/root")
     else:
         stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
         code = exec_foreground(plan, stdin_fd, 1, 2)

@@ -19,7 +19,7 @@ from podrun.runtime import sync
 from podrun.runtime.launcher import StdioFds, launch, spawn, abandon
 from podrun.runtime.plan import LaunchPlan, Stdio
 
-__all__ = ["exec_plan", "run_exec", "exec_foreground", "MAX_OUTPUT"]
+__all__ = ["exec_plan", "run_exec", "exec_foreground", "exec_foreground_pty", "MAX_OUTPUT"]
 
 MAX_OUTPUT = 10 * 1024  # kubelet exec probe: combined output capped at 10 KiB
 
@@ -104,6 +104,12 @@ def exec_foreground(plan: LaunchPlan, stdin_fd: int, stdout_fd: int, stderr_fd: 
 
     Raises ContainerCreateError when joining or exec fails.
     """
+    pid = _start_foreground(plan, stdin_fd, stdout_fd, stderr_fd)
+    return _wait_code(pid)
+
+
+def _start_foreground(plan: LaunchPlan, stdin_fd: int, stdout_fd: int, stderr_fd: int) -> int:
+    """Spawn the join-only child with the given fds on 0-2; the command's pid once it runs."""
     procs.set_subreaper()
     plan.stdio = Stdio("fd", "fd", "fd")
     pid, r, parent = spawn(plan, StdioFds(stdin_fd, stdout_fd, stderr_fd))
@@ -119,9 +125,134 @@ def exec_foreground(plan: LaunchPlan, stdin_fd: int, stdout_fd: int, stderr_fd: 
             os.waitpid(result.pid, 0)
         raise result.error
     assert result.pid is not None
+    return result.pid
+
+
+def _wait_code(pid: int, options: int = 0) -> int | None:
     while True:
         try:
-            _, status = os.waitpid(result.pid, 0)
+            got, status = os.waitpid(pid, options)
         except InterruptedError:
             continue
+        if got == 0:
+            return None
         return procs.decode_wait_status(status).exit_code
+
+
+TIOCGPTPEER = 0x5441   # Linux 4.13: open the slave of a master without a path lookup
+TIOCSPTLCK = 0x40045431
+
+
+def open_pty(root: str | None) -> tuple[int, int]:
+    """A pty pair from the devpts under `root` (the container's own, /proc/PID/root/dev/pts:
+    `tty` inside then names it, as runc's console does), else from ours."""
+    if root:
+        import fcntl
+        import struct
+        try:
+            master = os.open(os.path.join(root, "dev/pts/ptmx"), os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError:
+            master = -1
+        if master >= 0:
+            try:
+                fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+                slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+                return master, slave
+            except OSError:
+                os.close(master)
+    return os.openpty()
+
+
+def exec_foreground_pty(plan: LaunchPlan, in_fd: int = 0, out_fd: int = 1, root: str | None = None) -> int:
+    """`exec -it`: the command gets a new pseudo-terminal as its controlling terminal (child.py
+    does setsid + TIOCSCTTY when plan.tty and fd 0 is a tty); our own terminal goes raw, bytes
+    are relayed both ways until the command exits, the window size follows ours (SIGWINCH).
+    Ctrl-C is just a \x03 byte here: the pty's line discipline turns it into SIGINT inside.
+    """
+    import fcntl
+    import select
+    import termios
+    import tty as ttymod
+
+    master, slave = open_pty(root)
+    plan.tty = True
+
+    def copy_winsize() -> None:
+        try:
+            ws = fcntl.ioctl(in_fd, termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(master, termios.TIOCSWINSZ, ws)
+        except OSError:
+            pass
+
+    copy_winsize()
+    try:
+        pid = _start_foreground(plan, slave, slave, slave)
+    except BaseException:
+        os.close(master)
+        os.close(slave)
+        raise
+    os.close(slave)
+    old_attrs = None
+    try:
+        old_attrs = termios.tcgetattr(in_fd)
+        ttymod.setraw(in_fd, termios.TCSANOW)
+    except termios.error:
+        old_attrs = None
+    old_winch = signal.signal(signal.SIGWINCH, lambda *_: copy_winsize())
+    code: int | None = None
+    stdin_open = True
+    try:
+        while True:
+            rfds = [master] + ([in_fd] if stdin_open else [])
+            try:
+                ready, _, _ = select.select(rfds, [], [], 0.1)
+            except InterruptedError:
+                continue
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every slave fd is closed
+                    data = b""
+                if not data:
+                    break
+                _write_all(out_fd, data)
+            if stdin_open and in_fd in ready:
+                data = os.read(in_fd, 65536)
+                if data:
+                    _write_all(master, data)
+                else:
+                    stdin_open = False
+            if code is None:
+                code = _wait_code(pid, os.WNOHANG)
+                if code is not None:
+                    _drain(master, out_fd)  # a background child may keep the slave open
+                    break
+    finally:
+        signal.signal(signal.SIGWINCH, old_winch)
+        if old_attrs is not None:
+            termios.tcsetattr(in_fd, termios.TCSADRAIN, old_attrs)
+        os.close(master)
+    if code is None:
+        code = _wait_code(pid)
+    assert code is not None
+    return code
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            data = data[os.write(fd, data):]
+        except InterruptedError:
+            continue
+
+
+def _drain(master: int, out_fd: int) -> None:
+    import select
+    while select.select([master], [], [], 0.05)[0]:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        _write_all(out_fd, data)
