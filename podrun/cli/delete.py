@@ -19,7 +19,8 @@ __all__ = ["COMMANDS"]
 @click.option("--grace-period", type=int, default=-1, help="Seconds before SIGKILL (-1: the pod's own).")
 @click.option("--now", "now_", is_flag=True, help="Same as --grace-period=1.")
 @click.option("--force", is_flag=True, help="With --grace-period=0: kill at once.")
-@click.option("--wait/--no-wait", default=True, help="Wait until the pod is gone (default true).")
+@click.option("--wait", type=click.BOOL, is_flag=False, flag_value=True, default=True,
+              help="Wait until the pod is gone: --wait (default) or --wait=false, as kubectl.")
 @click.option("--all", "all_", is_flag=True, help="Delete every pod in the namespace.")
 @click.option("--ignore-not-found", is_flag=True, help="A missing pod is not an error.")
 @click.pass_context

@@ -84,7 +84,10 @@ async def _serve(roots: Roots) -> None:
     await network.reconcile(pods_on_disk(roots.pods_dir))  # a crashed daemon's leases and veths
     registry = PodRegistry(ctx)
     registry.restore()
-    runner = web.AppRunner(make_app(registry), access_log=None, handle_signals=False)
+    # handler_cancellation: a watch whose client went away (Ctrl-C on `get -w`) ends at once
+    # instead of at the next pod change; deletions go on regardless (registry shields them).
+    runner = web.AppRunner(make_app(registry), access_log=None, handle_signals=False,
+                           handler_cancellation=True)
     await runner.setup()
     try:
         os.unlink(roots.socket)

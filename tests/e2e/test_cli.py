@@ -159,3 +159,18 @@ def test_apply_wait_returns_once_the_pod_is_ready(podrun):
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "pod/waited created"
     assert running(podrun.pod("waited"))
+
+
+def test_delete_wait_false_returns_before_the_pod_is_gone(podrun):
+    podrun.apply_text(as_yaml(pod("nowait", sh("main", "sleep 3600"), terminationGracePeriodSeconds=3)))
+    podrun.wait_for("nowait", running)
+    t0 = time.monotonic()
+    out = podrun("delete", "pod", "nowait", "--wait=false")
+    assert out.returncode == 0 and out.stdout == 'pod "nowait" deleted\n', out.stderr
+    assert time.monotonic() - t0 < 2.5
+    row = table(podrun("get", "pods", "nowait").stdout)[0]
+    assert row["STATUS"] == "Terminating"
+    deadline = time.monotonic() + 15
+    while podrun("get", "pod", "nowait").returncode == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert podrun("get", "pod", "nowait").returncode == 1
