@@ -5,6 +5,7 @@ Fixtures:
   roots            podrun.paths.Roots under a fresh temporary directory
   busybox_image    the busybox image built into this session's store (from the cached .deb)
   busybox_rootfs   its root filesystem directory
+  nginx_image      the nginx image (Debian's nginx over busybox) built into the same store
   daemon           a real `podrun daemon` on the session roots (stopped at the end, by its pid)
   podrun           run the CLI: podrun("get", "pods") -> CompletedProcess (text)
 """
@@ -65,6 +66,15 @@ def busybox_image(roots):
 
 
 @pytest.fixture(scope="session")
+def nginx_image(roots):
+    from podrun.images_build import build_nginx
+    from podrun.runtime.images import ImageStore
+    store = ImageStore(roots.images_dir)
+    build_nginx(store, os.environ.get("PODRUN_CACHE", "/var/cache/podrun/debs"))
+    return store.resolve("nginx")
+
+
+@pytest.fixture(scope="session")
 def busybox_rootfs(busybox_image) -> str:
     return busybox_image.rootfs
 
@@ -85,7 +95,7 @@ def _env(roots: Roots) -> dict:
 
 
 @pytest.fixture(scope="session")
-def daemon(roots, busybox_image):
+def daemon(roots, busybox_image, nginx_image):   # examples/ use image: nginx
     log = open(roots.daemon_log, "ab")
     proc = subprocess.Popen([sys.executable, "-m", "podrun", "daemon"], env=_env(roots),
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)

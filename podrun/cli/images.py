@@ -175,6 +175,21 @@ def image_rm(ctx: click.Context, refs: tuple[str, ...], force: bool) -> None:
             click.echo(line)
 
 
+@image_group.command("load")
+@click.option("-i", "--input", "path", required=True, metavar="FILE",
+              help="Read from a tar archive file (docker save or OCI image layout).")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress the load output.")
+@click.pass_context
+def image_load(ctx: click.Context, path: str, quiet: bool) -> None:
+    """Load an image from a docker save or OCI layout tar archive (digests verified)."""
+    from podrun.image_load import load_archive
+    for result in load_archive(_store(ctx), path):
+        if not quiet:
+            for line in result.lines():
+                click.echo(line)
+    _tell_daemon(_roots(ctx))
+
+
 @image_group.command("inspect")
 @click.argument("refs", nargs=-1, required=True, metavar="IMAGE...")
 @click.pass_context

@@ -42,7 +42,7 @@ from podrun.fsutil import read_json, write_json_atomic
 
 __all__ = [
     "DEFAULT_DOMAIN", "Reference", "InvalidReference", "Image", "ImageStore",
-    "parse_reference", "normalize", "familiar", "split_tag", "tree_digest", "CONFIG_KEYS",
+    "parse_reference", "normalize", "familiar", "split_tag", "tree_digest", "file_sha256", "CONFIG_KEYS",
 ]
 
 DEFAULT_DOMAIN = "docker.io"
@@ -172,7 +172,7 @@ def tree_digest(root: str) -> tuple[str, int]:
         line = f"{rel}\0{stat.S_IFMT(mode):o}\0{stat.S_IMODE(mode):o}\0{st.st_uid}:{st.st_gid}"
         full = os.path.join(root, rel)
         if stat.S_ISREG(mode):
-            line += f"\0{st.st_size}\0{_file_sha256(full)}"
+            line += f"\0{st.st_size}\0{file_sha256(full)}"
             size += st.st_size
         elif stat.S_ISLNK(mode):
             target = os.readlink(full)
@@ -201,7 +201,7 @@ def _walk(root: str) -> Iterator[tuple[str, os.stat_result]]:
         stack.extend(reversed(subdirs))
 
 
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
