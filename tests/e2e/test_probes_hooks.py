@@ -55,7 +55,7 @@ def test_s2_readiness_http_404_keeps_the_pod_unready_until_the_page_exists(podru
     assert (row["READY"], row["STATUS"], row["RESTARTS"]) == ("0/1", "Running", "0")
     conds = {c["type"]: c for c in podrun.pod("readiness-http")["status"]["conditions"]}
     assert conds["Ready"]["status"] == "False" and conds["Ready"]["reason"] == "ContainersNotReady"
-    assert podrun("exec", "readiness-http", "--", "sh", "-c", "echo ok > /www/index1.html").returncode == 0
+    assert podrun("exec", "readiness-http", "--", "sh", "-c", "echo ok > /usr/share/nginx/html/index1.html").returncode == 0
     podrun.wait_for("readiness-http", ready, timeout=15)
     assert table(podrun("get", "pods", "readiness-http").stdout)[0]["READY"] == "1/1"
     d = podrun("describe", "pod", "readiness-http").stdout
@@ -105,11 +105,11 @@ def test_s4_moving_the_page_away_restarts_the_http_server(podrun):
     podrun.apply_text(as_yaml(spec))
     podrun.wait_for("liveness-http", running)
     time.sleep(1.5)
-    assert podrun("exec", "liveness-http", "--", "mv", "/www/index.html", "/www/moved.html").returncode == 0
+    assert podrun("exec", "liveness-http", "--", "mv", "/usr/share/nginx/html/index.html", "/usr/share/nginx/html/moved.html").returncode == 0
     p = podrun.wait_for("liveness-http", lambda p: cstatus(p, "web")["restartCount"] >= 1 and running(p), timeout=30)
     wait_event(podrun, "Liveness probe failed: HTTP probe failed with statuscode: 404")
     # the new container has a fresh root: the page is back and the probe passes again
-    assert podrun("exec", "liveness-http", "--", "cat", "/www/index.html").stdout == "hello\n"
+    assert "Welcome to nginx!" in podrun("exec", "liveness-http", "--", "cat", "/usr/share/nginx/html/index.html").stdout
 
 
 def test_s5_tcp_probe_on_a_closed_port_restarts_with_crashloop_backoff(podrun):
