@@ -2,15 +2,13 @@
 from an image loaded with `podrun image load -i` (a docker save archive made here)."""
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import os
 import subprocess
-import tarfile
 import time
 import urllib.request
 
+import pytest
+
+from archives import docker_archive, image_config, oci_archive, tar_layer
 from helpers import as_yaml, pod, running
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # never via a proxy
@@ -58,41 +56,27 @@ def test_nginx_pod_serves_the_welcome_page_and_logs_the_request(podrun, nginx_im
     assert "nginx: master process" in ps and "nginx: worker process" in ps, ps
 
 
-def _docker_archive(path: str, rootfs: str) -> None:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name in sorted(os.listdir(rootfs)):
-            t.add(os.path.join(rootfs, name), arcname=name)
-        msg = b"loaded from a docker save archive\n"
-        ti = tarfile.TarInfo("etc/message")
-        ti.size, ti.mode = len(msg), 0o644
-        t.addfile(ti, io.BytesIO(msg))
-    layer = buf.getvalue()
-    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
-    config = json.dumps({"os": "linux", "architecture": "amd64", "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-                         "config": {"Cmd": ["sh", "-c", "cat /etc/message; echo cwd=$(pwd); exec sleep 3600"],
-                                    "Env": ["PATH=/bin:/usr/bin:/sbin:/usr/sbin"], "WorkingDir": "/etc"}}).encode()
-    cname = hashlib.sha256(config).hexdigest() + ".json"
-    files = {cname: config, "l1/layer.tar": layer,
-             "manifest.json": json.dumps([{"Config": cname, "RepoTags": ["loaded/app:v1"],
-                                           "Layers": ["l1/layer.tar"]}]).encode()}
-    with tarfile.open(path, "w") as t:
-        for name, data in files.items():
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            t.addfile(ti, io.BytesIO(data))
-
-
-def test_pod_from_a_loaded_archive_runs(podrun, busybox_rootfs, tmp_path):
-    path = str(tmp_path / "app.tar")
-    _docker_archive(path, busybox_rootfs)
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_pod_from_a_loaded_archive_runs(podrun, busybox_rootfs, tmp_path, fmt):
+    """Two layers with a whiteout; the pod runs the image's own Cmd in its WorkingDir."""
+    base = tar_layer([("etc/message", "file", f"loaded from a {fmt} archive\n".encode()),
+                      ("etc/gone", "file", b"x\n")], busybox_rootfs)
+    top = tar_layer([("etc/.wh.gone", "file", b"")])
+    config = image_config([base, top], {"Cmd": ["sh", "-c", "cat /etc/message; echo cwd=$(pwd); "
+                                                "ls /etc/gone 2>&1 | grep -c 'No such'; exec sleep 3600"],
+                                        "Env": ["PATH=/bin:/usr/bin:/sbin:/usr/sbin"], "WorkingDir": "/etc"})
+    path, ref = str(tmp_path / "app.tar"), f"loaded/app-{fmt}:v1"
+    if fmt == "docker":
+        docker_archive(path, [base, top], tags=(ref,), config=config)
+    else:
+        oci_archive(path, [base, top], ref=ref, config=config)
     p = podrun("image", "load", "-i", path)
-    assert p.returncode == 0 and p.stdout == "Loaded image: loaded/app:v1\n", p.stderr
-    podrun.apply_text(as_yaml(pod("loaded", {"name": "app", "image": "loaded/app:v1"})))
-    podrun.wait_for("loaded", running)
+    assert p.returncode == 0 and p.stdout == f"Loaded image: {ref}\n", p.stderr
+    podrun.apply_text(as_yaml(pod(f"loaded-{fmt}", {"name": "app", "image": ref})))
+    podrun.wait_for(f"loaded-{fmt}", running)
     deadline = time.monotonic() + 10
-    while "cwd=/etc" not in (logs := podrun("logs", "loaded").stdout) and time.monotonic() < deadline:
+    while "cwd=/etc" not in (logs := podrun("logs", f"loaded-{fmt}").stdout) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert logs == "loaded from a docker save archive\ncwd=/etc\n"
-    podrun("delete", "pod", "loaded", "--force", "--grace-period=0")
-    podrun("image", "rm", "loaded/app:v1", check=True)
+    assert logs == f"loaded from a {fmt} archive\ncwd=/etc\n1\n"
+    podrun("delete", "pod", f"loaded-{fmt}", "--force", "--grace-period=0")
+    podrun("image", "rm", ref, check=True)

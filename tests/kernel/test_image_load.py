@@ -3,10 +3,6 @@
 refused with a clear error and leave the store as it was."""
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
-import json
 import os
 import subprocess
 import sys
@@ -14,105 +10,13 @@ import tarfile
 
 import pytest
 
+from archives import CONFIG, TOP, base_layer as _base_layer, docker_archive, image_config as _image_config
+from archives import oci_archive, tar_layer as _tar
 from podrun.errors import ImageError
 from podrun.image_load import load_archive
 from podrun.runtime.images import ImageStore
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["cat /etc/motd"], "Env": ["PATH=/bin:/usr/bin", "X=1"],
-          "WorkingDir": "/srv", "User": "33:33", "ExposedPorts": {"8080/tcp": {}}}
-
-
-def _sha(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _tar(entries) -> bytes:
-    """entries: (name, kind, payload) with kind file|dir|sym|link; payload bytes or a target."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name, kind, payload in entries:
-            ti = tarfile.TarInfo(name)
-            ti.mode = 0o755 if kind == "dir" else 0o644
-            if kind == "file":
-                ti.size = len(payload)
-                t.addfile(ti, io.BytesIO(payload))
-                continue
-            ti.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "link": tarfile.LNKTYPE}[kind]
-            if kind in ("sym", "link"):
-                ti.linkname = payload
-            t.addfile(ti)
-    return buf.getvalue()
-
-
-def _base_layer(rootfs: str) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name in sorted(os.listdir(rootfs)):
-            t.add(os.path.join(rootfs, name), arcname=name)
-        for name, kind, payload in [("srv", "dir", None), ("srv/old", "dir", None),
-                                    ("srv/old/a", "file", b"a\n"), ("srv/old/b", "file", b"b\n"),
-                                    ("srv/gone", "file", b"gone\n")]:
-            ti = tarfile.TarInfo(name)
-            ti.mode = 0o755 if kind == "dir" else 0o644
-            if kind == "dir":
-                ti.type = tarfile.DIRTYPE
-                t.addfile(ti)
-            else:
-                ti.size = len(payload)
-                t.addfile(ti, io.BytesIO(payload))
-    return buf.getvalue()
-
-
-TOP = [("etc/motd", "file", b"hello from layer 2\n"), ("srv/.wh.gone", "file", b""),
-       ("srv/old", "dir", None), ("srv/old/.wh..wh..opq", "file", b""), ("srv/old/c", "file", b"c\n"),
-       ("srv/hard", "link", "etc/motd")]
-
-
-def _image_config(layers: list[bytes]) -> bytes:
-    return json.dumps({"architecture": "amd64", "os": "linux", "config": CONFIG,
-                       "rootfs": {"type": "layers", "diff_ids": [_sha(l) for l in layers]}}).encode()
-
-
-def docker_archive(path: str, layers: list[bytes], tags=("busybox:custom",), config: bytes | None = None) -> None:
-    config = config or _image_config(layers)
-    files = {f"{_sha(config)[7:]}.json": config}
-    names = []
-    for i, layer in enumerate(layers):
-        names.append(f"{i:02d}{_sha(layer)[7:20]}/layer.tar")
-        files[names[-1]] = layer
-    files["manifest.json"] = json.dumps([{"Config": f"{_sha(config)[7:]}.json", "RepoTags": list(tags),
-                                          "Layers": names}]).encode()
-    with tarfile.open(path, "w") as t:
-        for name, data in files.items():
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            t.addfile(ti, io.BytesIO(data))
-
-
-def oci_archive(path: str, layers: list[bytes], ref: str = "busybox:oci") -> None:
-    blobs = {}
-    config = _image_config(layers)
-    blobs[_sha(config)] = config
-    descs = []
-    for layer in layers:
-        z = gzip.compress(layer, mtime=0)
-        blobs[_sha(z)] = z
-        descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": _sha(z), "size": len(z)})
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                      "digest": _sha(config), "size": len(config)},
-                           "layers": descs}).encode()
-    blobs[_sha(manifest)] = manifest
-    index = json.dumps({"schemaVersion": 2, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": _sha(manifest),
-         "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": ref}}]}).encode()
-    with tarfile.open(path, "w") as t:
-        for name, data in [("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'), ("index.json", index),
-                           *[(f"blobs/sha256/{d[7:]}", b) for d, b in blobs.items()]]:
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            t.addfile(ti, io.BytesIO(data))
 
 
 @pytest.fixture
