@@ -265,21 +265,7 @@ def _assemble_nginx(rootfs: str, inputs: str) -> None:
             else:
                 os.unlink(link)
         os.symlink(target, link)
-    tree = os.path.join(inputs, "tree")
-    for dirpath, dirnames, filenames in os.walk(tree):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, tree)
-        for d in dirnames:
-            target = os.path.normpath(os.path.join(rootfs, rel_dir, d))
-            if not os.path.isdir(target):
-                _mkdir(target, 0o755)
-        for name in sorted(filenames):
-            src = os.path.join(dirpath, name)
-            dst = os.path.normpath(os.path.join(rootfs, rel_dir, name))
-            if os.path.lexists(dst):
-                os.unlink(dst)
-            shutil.copyfile(src, dst)
-            os.chmod(dst, 0o755 if os.stat(src).st_mode & 0o111 else 0o644)
+    _copy_tree(os.path.join(inputs, "tree"), rootfs)
     for dirpath, dirnames, filenames in os.walk(rootfs):
         rel = os.path.relpath(dirpath, rootfs)
         os.lchown(dirpath, *owners.get(rel, (0, 0)))
@@ -331,7 +317,17 @@ def _assemble_busybox(extract: str, rootfs: str, inputs: str) -> None:
     for line in _read_lines(os.path.join(inputs, "dirs.list")):
         rel, mode = line.split()
         _mkdir(os.path.join(rootfs, rel), int(mode, 8))
-    tree = os.path.join(inputs, "tree")
+    _copy_tree(os.path.join(inputs, "tree"), rootfs)
+    # everything root-owned, whoever owns the checkout
+    for dirpath, dirnames, filenames in os.walk(rootfs):
+        os.lchown(dirpath, 0, 0)
+        for n in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, n), 0, 0)
+
+
+def _copy_tree(tree: str, rootfs: str) -> None:
+    """Our files from rootfs/<image>/tree over the image, replacing what is there (root-owned,
+    0755 for executables, 0644 otherwise)."""
     for dirpath, dirnames, filenames in os.walk(tree):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, tree)
@@ -342,13 +338,10 @@ def _assemble_busybox(extract: str, rootfs: str, inputs: str) -> None:
         for name in sorted(filenames):
             src = os.path.join(dirpath, name)
             dst = os.path.normpath(os.path.join(rootfs, rel_dir, name))
+            if os.path.lexists(dst):
+                os.unlink(dst)
             shutil.copyfile(src, dst)
             os.chmod(dst, 0o755 if os.stat(src).st_mode & 0o111 else 0o644)
-    # everything root-owned, whoever owns the checkout
-    for dirpath, dirnames, filenames in os.walk(rootfs):
-        os.lchown(dirpath, 0, 0)
-        for n in dirnames + filenames:
-            os.lchown(os.path.join(dirpath, n), 0, 0)
 
 
 def _mkdir(path: str, mode: int) -> None:
