@@ -29,6 +29,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
 
 
+def pytest_sessionstart(session) -> None:
+    """The suite needs root (namespaces, mounts, veths): say so once instead of skipping."""
+    if os.geteuid() != 0:
+        pytest.exit("podrun's tests need root: run scripts/test as root", returncode=2)
+
+
 def _mounts_under(path: str) -> list[str]:
     out = []
     with open("/proc/self/mountinfo") as f:

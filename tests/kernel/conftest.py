@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-if os.geteuid() == 0:
-    from podrun.kernel import procs
-    procs.set_subreaper()  # containers are reparented to the test process, as to the daemon
+from podrun.kernel import procs
+
+procs.set_subreaper()  # containers are reparented to the test process, as to the daemon
 
 @pytest.fixture(scope="session")
 def pause_binary(tmp_path_factory: pytest.TempPathFactory) -> str:

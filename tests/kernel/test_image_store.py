@@ -15,7 +15,6 @@ import pytest
 from podrun.images_build import build_busybox, default_cache_dir
 from podrun.runtime.images import ImageStore
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chroot, root-owned rootfs)")
 
 
 @pytest.fixture(scope="module")

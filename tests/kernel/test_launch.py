@@ -17,8 +17,7 @@ from podrun.runtime.volumes import prepare_volumes, teardown_volumes
 
 from podenv import PodEnv, pod
 
-pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-              pytest.mark.usefixtures("leak_check")]
+pytestmark = [pytest.mark.usefixtures("leak_check")]
 
 
 def test_container_is_pid1_with_pod_hostname_and_busybox_root(tmp_path, pause_binary, busybox_rootfs):

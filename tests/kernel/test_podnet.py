@@ -19,7 +19,6 @@ from podrun.runtime.podnet import PodNetwork, veth_name
 
 from podenv import pod
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 BRIDGE = f"prk{os.getpid() % 100000:05d}"
 SUBNET = f"10.{150 + os.getpid() % 50}.{os.getpid() % 250}.0/24"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import os
 
-import pytest
 
 from podrun.kernel import namespaces, procs
 from podrun.runtime import sandbox as S
@@ -12,7 +11,6 @@ from podrun.runtime.state import load_sandbox
 
 from podenv import PodEnv, pod
 
-root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 
 def test_hostname_is_spec_hostname_or_pod_name_truncated_to_63():
@@ -43,7 +41,6 @@ def test_resolv_conf_for_dns_policy_none_uses_only_dns_config(tmp_path):
     assert S.resolv_conf_content(pod(), str(host)) == "nameserver 9.9.9.9\n"
 
 
-@root_only
 def test_sandbox_start_and_stop_leaves_no_process_and_no_files(tmp_path, pause_binary):
     async def main():
         info = await S.start_sandbox(pod("sb"), str(tmp_path), pause_binary)
@@ -60,7 +57,6 @@ def test_sandbox_start_and_stop_leaves_no_process_and_no_files(tmp_path, pause_b
     assert sorted(os.listdir(tmp_path)) == []
 
 
-@root_only
 def test_pod_has_loopback_up_and_its_own_ipc(tmp_path, pause_binary, busybox_rootfs, leak_check):
     async def main():
         async with PodEnv(str(tmp_path), pause_binary, busybox_rootfs, pod()) as env:
@@ -69,7 +65,6 @@ def test_pod_has_loopback_up_and_its_own_ipc(tmp_path, pause_binary, busybox_roo
     assert code == 0 and int(out, 16) & 1
 
 
-@root_only
 def test_shared_pid_sandbox_pause_is_pid1_and_killing_it_ends_the_pod(tmp_path, pause_binary):
     async def main():
         info = await S.start_sandbox(pod(shareProcessNamespace=True), str(tmp_path), pause_binary)

@@ -23,7 +23,6 @@ def test_bad_quantity_is_refused():
         V.parse_quantity("lots")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 def test_memory_empty_dir_is_a_sized_tmpfs_and_is_unmounted_on_teardown(tmp_path):
     p = pod(volumes=[{"name": "mem", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
                      {"name": "disk", "emptyDir": {}}])
