@@ -62,29 +62,22 @@ class PodWorker:
 
     # ---- waiting helpers used by the runners ------------------------------------------------
 
-    async def sleep(self, seconds: float) -> bool:
-        """Sleep on the node clock; False (early) when the pod is stopping."""
-        stop = asyncio.ensure_future(self.stop_event.wait())
-        timer = asyncio.ensure_future(self.ctx.clock.sleep(seconds))
-        await asyncio.wait({stop, timer}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        timer.cancel()
+    async def sleep(self, seconds: float, until: asyncio.Event | None = None) -> bool:
+        """Sleep on the node clock, ending early when the pod stops or `until` is set;
+        False when the pod is stopping."""
+        waits = {asyncio.ensure_future(self.stop_event.wait()),
+                 asyncio.ensure_future(self.ctx.clock.sleep(seconds))}
+        if until is not None:
+            waits.add(asyncio.ensure_future(until.wait()))
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for f in waits:
+            f.cancel()
         return not self.stopping
 
     async def sleep_or_wake(self, seconds: float) -> bool:
         """Like sleep, but an image added to the store ends it early (`wake`)."""
         self._wake.clear()
-        wake = asyncio.ensure_future(self._wake.wait())
-        done = await self.sleep_racing(wake, seconds)
-        return done
-
-    async def sleep_racing(self, other: asyncio.Future, seconds: float) -> bool:
-        stop = asyncio.ensure_future(self.stop_event.wait())
-        timer = asyncio.ensure_future(self.ctx.clock.sleep(seconds))
-        await asyncio.wait({stop, timer, other}, return_when=asyncio.FIRST_COMPLETED)
-        for f in (stop, timer, other):
-            f.cancel()
-        return not self.stopping
+        return await self.sleep(seconds, until=self._wake)
 
     def wake(self) -> None:
         self._wake.set()
@@ -156,8 +149,7 @@ class PodWorker:
             await kill_container(r, pod_grace_period(self.pod), f"Stopping container {r.name}")
 
     async def _until_started(self, r: ContainerRunner) -> None:
-        started = asyncio.ensure_future(r.started.wait())
-        await self.sleep_racing(started, 10**9)
+        await self.sleep(10**9, until=r.started)
 
     def _already_terminal(self) -> bool:
         return self.ctx.status.status(self.key).get("phase") in ("Succeeded", "Failed")
