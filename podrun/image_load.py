@@ -29,7 +29,7 @@ import zlib
 from typing import IO, Any
 
 from podrun.errors import ImageError
-from podrun.runtime.images import CONFIG_KEYS, Image, ImageStore, _remove_tree, familiar, normalize
+from podrun.runtime.images import CONFIG_KEYS, Image, ImageStore, _remove_tree, familiar, normalize, stream_sha256
 
 __all__ = ["load_archive", "LoadResult"]
 
@@ -170,18 +170,9 @@ class _Archive:
         return gzip.GzipFile(fileobj=f) if head == b"\x1f\x8b" else f  # type: ignore[return-value]
 
     def verify_layer(self, name: str, digest: str | None, diff_id: str) -> None:
-        if digest is not None:
-            h = hashlib.sha256()
-            f = self.open(name)
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-            if "sha256:" + h.hexdigest() != digest:
-                raise ImageError(f"{self.path}: layer {name}: sha256 digest mismatch (expected {digest})")
-        h = hashlib.sha256()
-        s = self.layer_stream(name)
-        for chunk in iter(lambda: s.read(1 << 20), b""):
-            h.update(chunk)
-        if "sha256:" + h.hexdigest() != diff_id:
+        if digest is not None and "sha256:" + stream_sha256(self.open(name)) != digest:
+            raise ImageError(f"{self.path}: layer {name}: sha256 digest mismatch (expected {digest})")
+        if "sha256:" + stream_sha256(self.layer_stream(name)) != diff_id:
             raise ImageError(f"{self.path}: layer {name}: sha256 digest mismatch with diff_id {diff_id}")
 
 

@@ -86,12 +86,7 @@ def build_busybox(store: ImageStore, cache_dir: str | None = None) -> BuildResul
     stamp.update(f"deb {file_sha256(deb)}\n".encode())
     stamp.update(f"inputs {tree_digest(inputs)[0]}\n".encode())
     key = stamp.hexdigest()
-    recorded = _stamps(store).get("busybox") or {}
-    if recorded.get("key") == key and store.exists(recorded.get("id", "")):
-        current = store.tags()
-        for tag in recorded.get("tags") or []:
-            if current.get(tag) != recorded["id"]:     # someone untagged or moved it: put it back
-                store.tag(recorded["id"], tag)
+    if _up_to_date(store, "busybox", key):
         return BuildResult("busybox", store.resolve(f"{BUSYBOX_REPO}:latest"), False, time.monotonic() - t0)
     # Step 3: the rootfs, staged inside the store so that adding it is a rename
     version = upstream_version(_deb_field(deb, "Version"))
@@ -188,12 +183,7 @@ def build_nginx(store: ImageStore, cache_dir: str | None = None) -> BuildResult:
         stamp.update(f"deb {pkg} {file_sha256(debs[pkg])}\n".encode())
     stamp.update(f"inputs {tree_digest(inputs)[0]}\n".encode())
     key = stamp.hexdigest()
-    recorded = _stamps(store).get("nginx") or {}
-    if recorded.get("key") == key and store.exists(recorded.get("id", "")):
-        current = store.tags()
-        for tag in recorded.get("tags") or []:
-            if current.get(tag) != recorded["id"]:
-                store.tag(recorded["id"], tag)
+    if _up_to_date(store, "nginx", key):
         return BuildResult("nginx", store.resolve(f"{NGINX_REPO}:latest"), False, time.monotonic() - t0)
     # Step 3: the rootfs
     version = upstream_version(_deb_field(debs["nginx"], "Version"))
@@ -323,6 +313,19 @@ def _assemble_busybox(extract: str, rootfs: str, inputs: str) -> None:
         os.lchown(dirpath, 0, 0)
         for n in dirnames + filenames:
             os.lchown(os.path.join(dirpath, n), 0, 0)
+
+
+def _up_to_date(store: ImageStore, name: str, key: str) -> bool:
+    """The image was built from exactly these inputs: keep it, putting back any tag of it that
+    someone removed or moved since."""
+    recorded = _stamps(store).get(name) or {}
+    if recorded.get("key") != key or not store.exists(recorded.get("id", "")):
+        return False
+    current = store.tags()
+    for tag in recorded.get("tags") or []:
+        if current.get(tag) != recorded["id"]:
+            store.tag(recorded["id"], tag)
+    return True
 
 
 def _copy_tree(tree: str, rootfs: str) -> None:

@@ -42,7 +42,7 @@ from podrun.fsutil import read_json, write_json_atomic
 
 __all__ = [
     "DEFAULT_DOMAIN", "Reference", "InvalidReference", "Image", "ImageStore",
-    "parse_reference", "normalize", "familiar", "split_tag", "tree_digest", "file_sha256", "CONFIG_KEYS",
+    "parse_reference", "normalize", "familiar", "split_tag", "tree_digest", "file_sha256", "stream_sha256", "CONFIG_KEYS",
 ]
 
 DEFAULT_DOMAIN = "docker.io"
@@ -201,12 +201,17 @@ def _walk(root: str) -> Iterator[tuple[str, os.stat_result]]:
         stack.extend(reversed(subdirs))
 
 
-def file_sha256(path: str) -> str:
+def stream_sha256(f) -> str:
+    """sha256 hex of a binary stream, read in 1 MiB chunks."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
     return h.hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return stream_sha256(f)
 
 
 def _now_rfc3339() -> str:
