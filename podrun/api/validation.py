@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from podrun.api.defaults import apply_defaults, default_image_pull_policy
 from podrun.api.fieldpath import FieldPath
+from podrun.api.security_validation import validate_container_security, validate_pod_security
 from podrun.api.manifests import Document
 from podrun.api.quantity import parse_quantity
 from podrun.errors import InvalidManifest
@@ -493,6 +494,7 @@ def _validate_spec(spec: dict, path: FieldPath, errs: _Errors) -> None:
                 for msg in is_dns1123_subdomain(hostname):
                     errs.invalid(path.child("hostAliases").index(i).child("hostnames").index(j),
                                  hostname, msg)
+    validate_pod_security(spec.get("securityContext"), path.child("securityContext"), errs)
     if spec.get("shareProcessNamespace") is True and spec.get("hostPID") is True:
         errs.invalid(path.child("securityContext", "shareProcessNamespace"), True,
                      "ShareProcessNamespace and HostPID cannot both be enabled")
@@ -591,6 +593,7 @@ def _validate_container(c: dict, path: FieldPath, is_init: bool, volumes: set[st
     port_names = _validate_ports(c.get("ports"), path.child("ports"), errs)
     _validate_env(c.get("env"), path.child("env"), errs)
     _validate_resources(_d(c.get("resources")), path.child("resources"), errs)
+    validate_container_security(c.get("securityContext"), path.child("securityContext"), errs)
     _validate_mounts(c.get("volumeMounts"), path.child("volumeMounts"), volumes, errs)
     for kind in _PROBES:
         probe = c.get(kind)

@@ -517,3 +517,27 @@ def test_bad_quantities(text, message):
 def test_cpu_and_memory_helpers_round_up_like_kubernetes():
     assert (cpu_millis("0.5"), cpu_millis("1"), cpu_millis("250m"), cpu_millis("1n")) == (500, 1000, 250, 1)
     assert (memory_bytes("64Mi"), memory_bytes("1k"), memory_bytes("0.5")) == (67108864, 1000, 1)
+
+
+def test_security_context_ids_must_be_non_negative():
+    path, reason = one_error(lambda p: c0(p).update(securityContext={"runAsUser": -1}))
+    assert (path, reason) == ("spec.containers[0].securityContext.runAsUser",
+                              "Invalid value: -1: must be between 0 and 2147483647, inclusive")
+    path, reason = one_error(lambda p: p["spec"].update(securityContext={"supplementalGroups": [5, -2]}))
+    assert path == "spec.securityContext.supplementalGroups[1]"
+
+
+def test_no_privilege_escalation_conflicts_with_privileged_and_sys_admin():
+    path, reason = one_error(lambda p: c0(p).update(
+        securityContext={"privileged": True, "allowPrivilegeEscalation": False}))
+    assert path == "spec.containers[0].securityContext"
+    assert reason.endswith("cannot set `allowPrivilegeEscalation` to false and `privileged` to true")
+    path, reason = one_error(lambda p: c0(p).update(
+        securityContext={"allowPrivilegeEscalation": False, "capabilities": {"add": ["CAP_SYS_ADMIN"]}}))
+    assert reason.endswith("cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN")
+
+
+def test_proc_mount_is_default_or_unmasked():
+    path, reason = one_error(lambda p: c0(p).update(securityContext={"procMount": "Host"}))
+    assert (path, reason) == ("spec.containers[0].securityContext.procMount",
+                              'Unsupported value: "Host": supported values: "Default", "Unmasked"')
