@@ -122,10 +122,13 @@ NGINX_CONFIG = {
 }
 # Dependencies only maintainer scripts (or tools nginx never runs) need: not followed.
 NGINX_PRUNE = frozenset({"debconf", "cdebconf", "<debconf-2.0>", "dpkg", "tar", "install-info",
-                         "iproute2", "lsb-base", "sysvinit-utils", "init-system-helpers"})
+                         "iproute2", "lsb-base", "sysvinit-utils", "init-system-helpers",
+                         "base-files", "debianutils"})
+# The official image is Debian with bash: the tutorials' `kubectl exec -it web -- bash` works.
+NGINX_ROOTS = ("nginx", "bash")
 # The closure for bookworm (1.22.1), used when apt has no package lists.
 NGINX_FALLBACK = ("nginx", "nginx-common", "libc6", "libcrypt1", "libpcre2-8-0", "libssl3",
-                  "zlib1g", "libgcc-s1", "gcc-12-base")
+                  "zlib1g", "libgcc-s1", "gcc-12-base", "bash", "libtinfo6")
 _NGINX_DROP = ("usr/share/doc", "usr/share/man", "usr/share/lintian", "usr/share/vim",
                "usr/share/apport", "usr/share/locale", "usr/share/info", "lib/systemd",
                "etc/init.d", "etc/default", "etc/logrotate.d", "etc/ufw",
@@ -134,9 +137,9 @@ _NGINX_DROP = ("usr/share/doc", "usr/share/man", "usr/share/lintian", "usr/share
 
 
 def nginx_packages() -> list[str]:
-    """The packages of the nginx image: nginx's dependency closure without NGINX_PRUNE."""
+    """The packages of the nginx image: the closure of NGINX_ROOTS without NGINX_PRUNE."""
     argv = ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-            "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", "nginx"]
+            "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *NGINX_ROOTS]
     try:
         p = subprocess.run(argv, capture_output=True, text=True)
     except OSError:
@@ -153,7 +156,7 @@ def nginx_packages() -> list[str]:
         field, _, dep = line.strip().lstrip("|").partition(": ")
         if current and field in ("Depends", "PreDepends", "Pre-Depends") and dep:
             graph[current].append(dep.strip())
-    seen, todo = [], ["nginx"]
+    seen, todo = [], list(NGINX_ROOTS)
     while todo:
         pkg = todo.pop(0)
         if pkg in seen or pkg in NGINX_PRUNE or pkg.startswith("<"):
