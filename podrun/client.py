@@ -181,3 +181,21 @@ class Client:
         if name:
             base += f"?fieldSelector=involvedObject.name={name}"
         return self.call("GET", base)[0]["items"]
+
+    def pod_metrics(self, namespace: str | None, name: str | None = None, selector: str = "") -> list[dict]:
+        """metrics.k8s.io/v1beta1 PodMetrics: one pod's (GET .../pods/NAME, a NotFound Status
+        arrives as ApiError) or a namespace's / every namespace's (namespace None) items."""
+        base = "/apis/metrics.k8s.io/v1beta1"
+        if name:
+            return [self.call("GET", f"{base}/namespaces/{namespace or 'default'}/pods/{name}")[0]]
+        path = f"{base}/namespaces/{namespace}/pods" if namespace else f"{base}/pods"
+        if selector:
+            from urllib.parse import quote
+            path += "?labelSelector=" + quote(selector, safe="")
+        return self.call("GET", path)[0].get("items") or []
+
+    def pod_names(self, namespace: str | None, timeout: float = 2.0) -> list[str]:
+        """Pod names for shell completion: a short timeout, so a stuck daemon never hangs a TAB."""
+        path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
+        items = self.call("GET", path, timeout=timeout)[0].get("items") or []
+        return [p["metadata"]["name"] for p in items]

@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from podrun.cli.completion import complete_pod_args
 from podrun.cli.common import POD_WORDS, client, namespace_option
 from podrun.client import ApiError
 from podrun.errors import PodrunError
@@ -13,7 +14,7 @@ __all__ = ["COMMANDS"]
 
 
 @click.command("delete")
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, shell_complete=complete_pod_args)
 @click.option("-f", "--filename", "filenames", multiple=True)
 @namespace_option
 @click.option("--grace-period", type=int, default=-1, help="Seconds before SIGKILL (-1: the pod's own).")

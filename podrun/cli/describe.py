@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from podrun.cli.completion import complete_pod_names
 from podrun.cli.common import POD_WORDS, client, namespace_option, now
 from podrun.errors import PodrunError
 
@@ -11,7 +12,7 @@ __all__ = ["COMMANDS"]
 
 @click.command("describe")
 @click.argument("resource")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=complete_pod_names)
 @namespace_option
 @click.option("-l", "--selector", default="")
 @click.pass_context

@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from podrun.cli.completion import complete_pod_names
 from podrun.cli.common import POD_WORDS, client, namespace_option, now, print_object
 from podrun.errors import PodrunError
 
@@ -13,7 +14,7 @@ __all__ = ["COMMANDS"]
 
 @click.command("get")
 @click.argument("resource")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=complete_pod_names)
 @namespace_option
 @click.option("-A", "--all-namespaces", is_flag=True, help="List across all namespaces.")
 @click.option("-o", "--output", type=click.Choice(["wide", "json", "yaml", "name"]), default=None)

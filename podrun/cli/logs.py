@@ -12,6 +12,7 @@ import time
 
 import click
 
+from podrun.cli.completion import complete_pod_names
 from podrun.cli.common import client, namespace_option, roots
 from podrun.errors import PodrunError
 from podrun.runtime.logfile import parse_line, read_entries, render
@@ -60,7 +61,7 @@ def _parse_since(s: str) -> float:
 
 
 @click.command("logs")
-@click.argument("pod")
+@click.argument("pod", shell_complete=complete_pod_names)
 @click.argument("container_arg", required=False)
 @click.option("-c", "--container", default=None)
 @namespace_option

@@ -31,11 +31,13 @@ COMMANDS = {
     "run": ("podrun.cli.run", "run"),
     "delete": ("podrun.cli.delete", "delete"),
     "port-forward": ("podrun.cli.port_forward", "port_forward"),
+    "top": ("podrun.cli.top", "top"),
     "images": ("podrun.cli.images", "images_cmd"),
     "image": ("podrun.cli.images", "image_group"),
     "system": ("podrun.cli.system", "system"),
     "daemon": ("podrun.cli.daemon", "daemon"),
     "version": ("podrun.cli.version", "version"),
+    "completion": ("podrun.cli.completion", "completion"),
 }
 
 
@@ -78,7 +80,7 @@ def cli(ctx: click.Context, root: str | None) -> None:
       sudo podrun apply -f examples/init-emptydir.yaml
       sudo podrun get pods
     """
-    if os.geteuid() != 0 and ctx.invoked_subcommand not in (None, "version"):
+    if os.geteuid() != 0 and ctx.invoked_subcommand not in (None, "version", "completion"):
         click.echo("error: podrun needs root: run it with sudo", err=True)
         sys.exit(1)
     ctx.obj = {"roots": Roots.from_env(root)}
