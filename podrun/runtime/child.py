@@ -6,14 +6,20 @@ reported on the sync fd as Error{step, op, target, errno} (runtime/sync.py) and 
 os._exit(1); nothing here ever returns into the daemon's code.
 
     intermediate (run_intermediate)          grandchild (run_init), PID 1 of the new pid ns
-    1. reset signals, name itself            4. setsid, fds 0-2, close the rest
-    2. open all ns fds, then setns each      5. / rprivate, SetupOps in one loop, pivot_root
-    3. unshare(mnt [, pid]) (sandbox: net,   6. chdir(cwd), groups/gid/uid
-       ipc, uts [, pid], hostname, lo up),   7. execve(argv[0] looked up in the plan's PATH)
-       fork, send pid, _exit(0)
+    0. write 0 to each cgroup.procs: born    4. setsid, fds 0-2, close the rest
+       in its cgroup, before any namespace   5. / rprivate, SetupOps in one loop, root
+    1. reset signals, name itself               remounted read-only if asked, pivot_root
+    2. open all ns fds, then setns each      6. chdir(cwd); bounding set cut to the plan's
+    3. unshare(mnt [, pid]) (sandbox: net,      capabilities, inheritable + ambient cleared;
+       ipc, uts [, pid], hostname, lo up),      groups/gid/uid; root: permitted = effective =
+       fork, send pid, _exit(0)                 the list; no_new_privs
+                                             7. execve(argv[0] looked up in the plan's PATH)
 
 The intermediate exists because unshare(CLONE_NEWPID) and setns(pid) only apply to children;
-when it exits the grandchild is reparented to the daemon (a child subreaper).
+when it exits the grandchild is reparented to the daemon (a child subreaper). A join-only plan
+(rootfs None: exec) skips step 5 and does everything else the same way, so an exec'd command
+gets the container's cgroup, user, capabilities and no_new_privs (runc `setnsProcess`). Why the
+capability steps come in that order: kernel/capabilities.py.
 """
 from __future__ import annotations
 
@@ -21,17 +27,19 @@ import errno
 import fcntl
 import os
 import signal
+import stat
 import termios
 from typing import NoReturn
 
-from podrun.errors import MountError
-from podrun.kernel import mounts, namespaces, procs
+from podrun.errors import CgroupError, MountError
+from podrun.kernel import capabilities, mounts, namespaces, procs
 from podrun.kernel import syscalls as sc
 from podrun.runtime import sync
-from podrun.runtime.plan import (DEFAULT_PATH, Bind, Devpts, LaunchPlan, MakeDir, MakeFile, Overlay, Proc,
-                                 RemountRO, SetupOp, Symlink, Sysfs, Tmpfs)
+from podrun.runtime.plan import (DEFAULT_PATH, Bind, Devpts, HostDevices, LaunchPlan, MakeDir, MakeFile,
+                                 MaskPath, Overlay, Proc, ReadonlyPath, RemountRO, SetupOp, Symlink,
+                                 Sysfs, Tmpfs)
 
-__all__ = ["run_intermediate", "run_init", "apply_op", "find_executable"]
+__all__ = ["run_intermediate", "run_init", "join_cgroups", "apply_op", "find_executable"]
 
 _PROC_FLAGS = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
 
@@ -52,10 +60,26 @@ def _reset_signals() -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
+def join_cgroups(procs_files: list[str]) -> None:
+    """Step 0: move this process into each cgroup ("0" = the writer); children inherit it."""
+    for path in procs_files:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise CgroupError("join", path, exc.errno or 0) from exc
+
+
 def run_intermediate(plan: LaunchPlan, sync_fd: int, stdio: tuple[int, int, int]) -> NoReturn:
-    """Steps 1-3; stdio are the fds that become 0, 1, 2 of the grandchild."""
-    step = "namespaces"
+    """Steps 0-3; stdio are the fds that become 0, 1, 2 of the grandchild."""
+    step = "cgroup"
     try:
+        join_cgroups(plan.cgroup_procs)
+        capabilities.known()  # read cap_last_cap from the host's /proc while we still see it
+        step = "namespaces"
         _reset_signals()
         procs.set_name(plan.name)
         namespaces.join_namespaces(namespaces.open_namespaces(plan.join_ns))
@@ -86,14 +110,25 @@ def run_init(plan: LaunchPlan, sync_fd: int, stdio: tuple[int, int, int]) -> NoR
             mounts.make_rprivate()
             for op in plan.ops:
                 apply_op(op, plan.rootfs)
+            if plan.readonly_root:
+                mounts.remount_ro(plan.rootfs)  # the overlay only: binds on it stay writable
             step = "pivot_root"
             mounts.pivot_into(plan.rootfs)
         step = "cwd"
         _chdir(plan.cwd)
+        step = "capabilities"
+        if plan.capabilities is not None:
+            capabilities.drop_bounding(plan.capabilities)
+            capabilities.clear_inheritable()
         step = "user"
         os.setgroups(plan.supplementary_groups)
         os.setgid(plan.gid)
         os.setuid(plan.uid)
+        step = "capabilities"
+        if plan.capabilities is not None and plan.uid == 0:
+            capabilities.set_permitted_effective(plan.capabilities)
+        if plan.no_new_privs:
+            capabilities.set_no_new_privs()
         step = "exec"
         env = dict(e.partition("=")[::2] for e in plan.env)
         path = find_executable(plan.argv[0] if plan.argv else "", plan.env_value("PATH", DEFAULT_PATH))
@@ -156,8 +191,8 @@ def _tmpfs_data(op: Tmpfs) -> str:
 def apply_op(op: SetupOp, root: str, syscalls: sc.Syscalls = sc.LINUX) -> None:
     """Execute one SetupOp inside `root` (bubblewrap `setup_newroot`'s switch)."""
     match op:
-        case Overlay(lower=lower, upper=upper, work=work, target=target):
-            syscalls.mount("overlay", target, "overlay", 0,
+        case Overlay(lower=lower, upper=upper, work=work, target=target, flags=flags):
+            syscalls.mount("overlay", target, "overlay", flags,
                            f"lowerdir={lower},upperdir={upper},workdir={work}")
         case Proc(target=target):
             syscalls.mount("proc", mounts.ensure_target(root, target, False), "proc", _PROC_FLAGS)
@@ -186,6 +221,16 @@ def apply_op(op: SetupOp, root: str, syscalls: sc.Syscalls = sc.LINUX) -> None:
             _bind(op, root, syscalls)
         case RemountRO(target=target):
             mounts.remount_ro(mounts.secure_join(root, target), syscalls)
+        case MaskPath(target=target):
+            _mask(mounts.secure_join(root, target), syscalls)
+        case ReadonlyPath(target=target):
+            dest = mounts.secure_join(root, target)
+            if os.path.lexists(dest):
+                mounts.bind(dest, dest, readonly=True, recursive=True, syscalls=syscalls)
+        case HostDevices(target=target, source=source):
+            for node in host_device_nodes(source):
+                dest = mounts.ensure_target(root, os.path.join(target, node), True)
+                mounts.bind(os.path.join(source, node), dest, recursive=False, syscalls=syscalls)
         case _:
             raise TypeError(f"unknown setup op {op!r}")
 
@@ -204,3 +249,58 @@ def _bind(op: Bind, root: str, syscalls: sc.Syscalls) -> None:
     is_file = op.is_file or not os.path.isdir(source)
     dest = mounts.ensure_target(root, op.target, is_file)
     mounts.bind(source, dest, readonly=op.readonly, recursive=op.recursive, syscalls=syscalls)
+    if op.nodev:
+        _remount_adding(dest, sc.MS_NODEV, syscalls)
+
+
+# statvfs f_flag bits that a bind remount must repeat, or they are cleared (mounts.remount_ro
+# keeps the same ones for its read-only remount).
+_STATVFS_TO_MS = {os.ST_RDONLY: sc.MS_RDONLY, os.ST_NOSUID: sc.MS_NOSUID, os.ST_NODEV: sc.MS_NODEV,
+                  os.ST_NOEXEC: sc.MS_NOEXEC, os.ST_NOATIME: sc.MS_NOATIME,
+                  os.ST_NODIRATIME: sc.MS_NODIRATIME, os.ST_RELATIME: sc.MS_RELATIME}
+
+
+def _remount_adding(target: str, flags: int, syscalls: sc.Syscalls) -> None:
+    """Remount a bind mount with flags added to the ones it has."""
+    try:
+        f_flag = os.statvfs(target).f_flag
+    except OSError:
+        f_flag = 0
+    keep = sum(ms for st, ms in _STATVFS_TO_MS.items() if f_flag & st)
+    syscalls.mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | keep | flags, None)
+
+
+def _mask(dest: str, syscalls: sc.Syscalls) -> None:
+    """runc `maskPath`: /dev/null over a file (reads return nothing, writes vanish), an empty
+    read-only tmpfs over a directory. The host's /dev/null: we have not pivoted yet."""
+    if not os.path.lexists(dest):
+        return
+    if os.path.isdir(dest):
+        syscalls.mount("tmpfs", dest, "tmpfs", sc.MS_RDONLY, None)
+    else:
+        syscalls.mount("/dev/null", dest, None, sc.MS_BIND, None)
+
+
+# Directories and nodes of the host's /dev a privileged container does not take: its own
+# devpts, shm and fd links (runc/libcontainer `devices.HostDevices` skips the same).
+_NOT_HOST_DEVICES = {"pts", "shm", "mqueue", "fd", "console", "ptmx", ".lxc", ".udev"}
+
+
+def host_device_nodes(source: str = "/dev") -> list[str]:
+    """Relative paths of the character and block devices under source, symlinks not followed."""
+    found = []
+    for parent, dirs, files in os.walk(source):
+        rel = os.path.relpath(parent, source)
+        if rel == ".":
+            dirs[:] = [d for d in dirs if d not in _NOT_HOST_DEVICES]
+        for name in files:
+            path = os.path.join(parent, name)
+            if rel == "." and name in _NOT_HOST_DEVICES:
+                continue
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                found.append(os.path.normpath(os.path.join(rel, name)))
+    return sorted(found)

@@ -1,12 +1,23 @@
 """A container's launch described as data: LaunchPlan = argv, env, namespaces and SetupOps.
 
 Pure: `container_plan()` turns a Kubernetes v1 container (defaults filled) plus the sandbox,
-the image and the prepared volumes into a LaunchPlan without touching the system, so every rule
-here is unit-tested without root. `runtime/child.py` executes the ops in one loop
+the image and the prepared volumes into a LaunchPlan without changing the system (it only reads
+the image's /etc/passwd and /etc/group and, unless given, the runtime's own capabilities), so
+every rule here is unit-tested without root. `runtime/child.py` executes the ops in one loop
 (bubblewrap `SetupOp` / `setup_newroot`: "bind if it exists" is a flag, not a branch).
 
 Op targets are paths inside the container; sources are host paths. Ops run in list order, after
-the overlay is mounted on `rootfs` and before pivot_root.
+the overlay is mounted on `rootfs` and before pivot_root:
+
+    Overlay (nodev)  Proc  /dev (tmpfs nodev + host nodes)  Sysfs (ro)  MaskPath…  ReadonlyPath…
+    pod files (/etc/hosts …)  termination-log  volumes (emptyDir nodev)  [root remounted ro]
+
+The security settings (user, groups, capabilities, no_new_privs, masked paths, read-only root)
+come from runtime/security.py. Device nodes a container root could mknod (CAP_MKNOD is in the
+default set) are useless on the nodev root, /dev and emptyDirs; the nodes bound from the host
+are their own mounts and keep the host's flags. A privileged container gets none of this:
+every capability, the host's device nodes, /sys read-write, no masked paths (runc/containerd
+privileged).
 """
 from __future__ import annotations
 
@@ -15,15 +26,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from podrun.api.expansion import expand
-from podrun.errors import PodrunError
+from podrun.kernel import capabilities as caps
+from podrun.kernel.syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID
+from podrun.runtime import security
+from podrun.runtime.security import CreateContainerConfigError
 
 if TYPE_CHECKING:
     from podrun.runtime.sandbox import SandboxInfo
 
 __all__ = [
     "Bind", "Overlay", "Proc", "Sysfs", "Tmpfs", "Devpts", "Symlink", "MakeDir", "MakeFile",
-    "RemountRO", "SetupOp", "Stdio", "LaunchPlan", "DEFAULT_PATH", "dev_ops", "container_plan",
-    "resolve_command", "build_env", "prepare_instance_dir", "InvalidSubPath",
+    "RemountRO", "MaskPath", "ReadonlyPath", "HostDevices", "SetupOp", "Stdio", "LaunchPlan",
+    "DEFAULT_PATH", "DEV_NODES", "dev_ops", "confinement_ops", "container_plan", "node_capabilities",
+    "read_user_db", "resolve_command", "build_env", "prepare_instance_dir", "InvalidSubPath",
     "CreateContainerConfigError",
 ]
 
@@ -42,6 +57,7 @@ class Bind:
     allow_missing: bool = False  # skip silently when source does not exist (bubblewrap ALLOW_NOTEXIST)
     is_file: bool = False        # target is created as an empty file, not a directory
     subpath: str = ""            # volumeMount.subPath, resolved inside source by the child
+    nodev: bool = False          # remounted nodev: device nodes made in it cannot be opened
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,7 @@ class Overlay:
     upper: str
     work: str
     target: str  # host path (the merged dir), not a container path
+    flags: int = 0  # MS_NODEV unless privileged
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,32 @@ class RemountRO:
     target: str
 
 
-SetupOp = Union[Bind, Overlay, Proc, Sysfs, Tmpfs, Devpts, Symlink, MakeDir, MakeFile, RemountRO]
+@dataclass(frozen=True)
+class MaskPath:
+    """Hide target: /dev/null bound over a file, an empty read-only tmpfs over a directory;
+    nothing when it does not exist (runc `maskPath`)."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class ReadonlyPath:
+    """Bind target onto itself and remount it read-only; nothing when missing (runc `readonlyPath`)."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class HostDevices:
+    """Bind every device node of the host's `source` into target (privileged: containerd
+    `WithHostDevices`); pts/, shm/, mqueue/, fd/, console and ptmx are the container's own."""
+
+    target: str = "/dev"
+    source: str = "/dev"
+
+
+SetupOp = Union[Bind, Overlay, Proc, Sysfs, Tmpfs, Devpts, Symlink, MakeDir, MakeFile, RemountRO,
+                MaskPath, ReadonlyPath, HostDevices]
 
 
 @dataclass(frozen=True)
@@ -132,6 +174,10 @@ class LaunchPlan:
     name: str = "podrun:ctr"                               # process name until exec (ps shows the design)
     hostname: str | None = None                            # set after unshare(uts): sandbox only
     loopback_up: bool = False                              # bring lo up after unshare(net): sandbox only
+    capabilities: list[str] | None = None                  # kept in bounding/permitted/effective; None = untouched
+    no_new_privs: bool = False
+    cgroup_procs: list[str] = field(default_factory=list)  # cgroup.procs files joined before anything else
+    readonly_root: bool = False                            # remount rootfs read-only after the ops
 
     def env_value(self, name: str, default: str = "") -> str:
         for entry in self.env:
@@ -141,23 +187,26 @@ class LaunchPlan:
         return default
 
 
-class CreateContainerConfigError(PodrunError):
-    """The spec cannot be turned into a plan; the kubelet's waiting reason of the same name."""
-
-
 class InvalidSubPath(CreateContainerConfigError):
     """subPath is absolute or climbs with '..' (kubelet `validateSubPath`)."""
 
 
-def dev_ops(dev: str = "/dev") -> list[SetupOp]:
-    """A minimal /dev like runc's default: tmpfs, host device nodes bound, devpts, symlinks."""
-    ops: list[SetupOp] = [Tmpfs(dev, size="65536k", mode=0o755, flags=2)]  # MS_NOSUID
-    for node in ("null", "zero", "full", "random", "urandom", "tty"):
-        ops.append(Bind(f"/dev/{node}", f"{dev}/{node}", is_file=True, recursive=False))
+DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")  # runc's default devices
+
+
+def dev_ops(dev: str = "/dev", host_devices: bool = False) -> list[SetupOp]:
+    """A minimal /dev like runc's default: a nodev tmpfs, host device nodes bound, devpts,
+    symlinks; host_devices (privileged): every host node, and no nodev."""
+    ops: list[SetupOp] = [Tmpfs(dev, size="65536k", mode=0o755,
+                                flags=MS_NOSUID | (0 if host_devices else MS_NODEV))]
+    if host_devices:
+        ops.append(HostDevices(dev))
+    else:
+        ops += [Bind(f"/dev/{node}", f"{dev}/{node}", is_file=True, recursive=False) for node in DEV_NODES]
     ops += [
         Devpts(f"{dev}/pts"),
         Symlink("pts/ptmx", f"{dev}/ptmx"),
-        Tmpfs(f"{dev}/shm", size="65536k", mode=0o1777, flags=2 | 4 | 8),  # nosuid,nodev,noexec
+        Tmpfs(f"{dev}/shm", size="65536k", mode=0o1777, flags=MS_NOSUID | MS_NODEV | MS_NOEXEC),
         Symlink("/proc/self/fd", f"{dev}/fd"),
         Symlink("/proc/self/fd/0", f"{dev}/stdin"),
         Symlink("/proc/self/fd/1", f"{dev}/stdout"),
@@ -228,35 +277,33 @@ def _check_subpath(sub: str) -> str:
     return sub
 
 
-def _user(container: dict, pod: dict, image_config: dict, rootfs: str) -> tuple[int, int]:
-    """runAsUser/runAsGroup (container over pod) over the image's User ("uid[:gid]" or a name)."""
-    sc = {**(pod.get("spec", {}).get("securityContext") or {}), **(container.get("securityContext") or {})}
-    uid, gid = 0, None
-    user = str(image_config.get("User") or "")
-    name, _, group = user.partition(":")
-    if name.isdigit():
-        uid = int(name)
-    elif name:
-        uid, gid = _lookup_passwd(rootfs, name)
-    if group.isdigit():
-        gid = int(group)
-    if sc.get("runAsUser") is not None:
-        uid = int(sc["runAsUser"])
-    if sc.get("runAsGroup") is not None:
-        gid = int(sc["runAsGroup"])
-    return uid, gid if gid is not None else (0 if uid == 0 else uid)
-
-
-def _lookup_passwd(rootfs: str, name: str) -> tuple[int, int]:
+def _read_table(path: str, fields: int) -> list[list[str]]:
+    """The colon-separated lines of an /etc file with at least `fields` fields; [] if absent."""
     try:
-        with open(os.path.join(rootfs, "etc/passwd")) as f:
-            for line in f:
-                parts = line.strip().split(":")
-                if len(parts) >= 4 and parts[0] == name:
-                    return int(parts[2]), int(parts[3])
+        with open(path) as f:
+            rows = [line.rstrip("\n").split(":") for line in f if not line.startswith("#")]
     except OSError:
-        pass
-    raise CreateContainerConfigError(f"unable to find user {name}: no matching entries in passwd file")
+        return []
+    return [r for r in rows if len(r) >= fields and all(x.isdigit() for x in r[2:fields])]
+
+
+def read_user_db(rootfs: str) -> security.UserDB:
+    """The image's /etc/passwd and /etc/group, for user and group names (containerd reads the
+    container's own files, not the host's)."""
+    passwd = _read_table(os.path.join(rootfs, "etc/passwd"), 4)
+    groups = _read_table(os.path.join(rootfs, "etc/group"), 3)
+    return security.UserDB(tuple((r[0], int(r[2]), int(r[3])) for r in passwd),
+                           tuple((r[0], int(r[2])) for r in groups))
+
+
+def node_capabilities() -> security.NodeCapabilities:
+    """What the kernel knows and what this runtime holds (for privileged and add: [ALL])."""
+    return security.NodeCapabilities(tuple(caps.known()), tuple(caps.current()))
+
+
+def confinement_ops(sec: security.ContainerSecurity) -> list[SetupOp]:
+    """Masked then read-only paths; both lists are empty for privileged or procMount Unmasked."""
+    return [*(MaskPath(p) for p in sec.masked_paths), *(ReadonlyPath(p) for p in sec.readonly_paths)]
 
 
 def prepare_instance_dir(instance_dir: str) -> dict[str, str]:
@@ -275,21 +322,33 @@ def prepare_instance_dir(instance_dir: str) -> dict[str, str]:
     return paths
 
 
+def _empty_dirs(pod: dict) -> set[str]:
+    return {v["name"] for v in (pod.get("spec") or {}).get("volumes") or [] if "emptyDir" in v}
+
+
 def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: Any,
-                   instance_dir: str, volumes: dict[str, str]) -> LaunchPlan:
-    """The LaunchPlan for one container run (see the module docstring for the op order)."""
+                   instance_dir: str, volumes: dict[str, str],
+                   node: security.NodeCapabilities | None = None) -> LaunchPlan:
+    """The LaunchPlan for one container run (see the module docstring for the op order).
+
+    Raises CreateContainerConfigError (runAsNonRoot, an unknown user or capability, a bad subPath).
+    """
     cfg = image.config or {}
     merged = os.path.join(instance_dir, "merged")
     env = build_env(pod, container, cfg, sandbox)
     mapping = dict(e.partition("=")[::2] for e in env)
     argv = [expand(a, mapping) for a in resolve_command(container, cfg)]
-    uid, gid = _user(container, pod, cfg, image.rootfs)
+    sec = security.resolve(pod, container, str(cfg.get("User") or ""), read_user_db(image.rootfs),
+                           node or node_capabilities())
+    nodev = 0 if sec.privileged else MS_NODEV
 
     ops: list[SetupOp] = [
-        Overlay(image.rootfs, os.path.join(instance_dir, "upper"), os.path.join(instance_dir, "work"), merged),
+        Overlay(image.rootfs, os.path.join(instance_dir, "upper"), os.path.join(instance_dir, "work"),
+                merged, flags=nodev),
         Proc("/proc"),
-        *dev_ops("/dev"),
-        Sysfs("/sys", readonly=True),
+        *dev_ops("/dev", host_devices=sec.privileged),
+        Sysfs("/sys", readonly=not sec.privileged),
+        *confinement_ops(sec),
     ]
     files = getattr(sandbox, "files", {}) or {}
     for name, target in (("hosts", "/etc/hosts"), ("hostname", "/etc/hostname"),
@@ -299,11 +358,14 @@ def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: An
     ops.append(Bind(os.path.join(instance_dir, "termination-log"),
                     container.get("terminationMessagePath") or DEFAULT_TERMINATION_MESSAGE_PATH,
                     is_file=True, recursive=False))
+    empty_dirs = _empty_dirs(pod)
     for vm in container.get("volumeMounts") or []:
         source = volumes[vm["name"]]
         sub = _check_subpath(vm.get("subPath") or "")
         is_file = not sub and os.path.isfile(source)
-        ops.append(Bind(source, vm["mountPath"], is_file=is_file, subpath=sub))
+        # hostPath stays as the host mounted it; emptyDir is pod scratch space: nodev
+        ops.append(Bind(source, vm["mountPath"], is_file=is_file, subpath=sub,
+                        nodev=vm["name"] in empty_dirs and not sec.privileged))
         if vm.get("readOnly"):
             ops.append(RemountRO(vm["mountPath"]))
 
@@ -311,9 +373,10 @@ def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: An
     new_ns = ["mnt"] if "pid" in join else ["mnt", "pid"]
     return LaunchPlan(
         argv=argv, env=env, cwd=container.get("workingDir") or cfg.get("WorkingDir") or "/",
-        rootfs=merged, join_ns=join, new_ns=new_ns, ops=ops, uid=uid, gid=gid,
-        supplementary_groups=[int(g) for g in
-                              (pod.get("spec", {}).get("securityContext") or {}).get("supplementalGroups") or []],
+        rootfs=merged, join_ns=join, new_ns=new_ns, ops=ops, uid=sec.uid, gid=sec.gid,
+        supplementary_groups=list(sec.groups),
         stdio=Stdio(stdin="pipe" if container.get("stdin") else "null"),
         tty=bool(container.get("tty")), name=f"podrun:{container.get('name', 'ctr')}"[:15],
+        capabilities=list(sec.capabilities), no_new_privs=sec.no_new_privs,
+        readonly_root=sec.readonly_root,
     )

@@ -5,6 +5,11 @@ runtime/plan.py turns volumeMounts into Bind ops on those paths. hostPath `type`
 the kubelet (`pkg/volume/hostpath/host_path.go` checkType / the FileTypeChecker messages).
 Teardown unmounts emptyDir tmpfs lazily and removes emptyDir directories; hostPath contents are
 never touched.
+
+With the pod's fsGroup an emptyDir belongs to that group and is setgid (mode 2777), so files
+made in it inherit the group every container has as a supplementary group (kubelet
+`pkg/volume/volume_linux.go` SetVolumeOwnership; hostPath is left alone, as there). Containers
+bind emptyDirs nodev (runtime/plan.py); a Memory emptyDir is a nodev tmpfs already.
 """
 from __future__ import annotations
 
@@ -90,10 +95,14 @@ def check_host_path(path: str, kind: str) -> None:
 def prepare_volumes(pod: dict, roots_volume_dir: Callable[[str], str]) -> dict[str, str]:
     """Create every volume of the pod; returns volume name → host path for the Bind ops."""
     out: dict[str, str] = {}
-    for vol in (pod.get("spec") or {}).get("volumes") or []:
+    spec = pod.get("spec") or {}
+    fs_group = (spec.get("securityContext") or {}).get("fsGroup")
+    for vol in spec.get("volumes") or []:
         name = vol["name"]
         if "emptyDir" in vol:
             out[name] = _empty_dir(roots_volume_dir(name), vol.get("emptyDir") or {})
+            if fs_group is not None:
+                _set_ownership(out[name], int(fs_group))
         elif "hostPath" in vol:
             hp = vol["hostPath"]
             check_host_path(hp["path"], hp.get("type") or "")
@@ -113,6 +122,22 @@ def _empty_dir(path: str, spec: dict) -> str:
             data += f",size={parse_quantity(spec['sizeLimit'])}"
         sc.mount("tmpfs", path, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, data)
     return path
+
+
+def _set_ownership(path: str, fs_group: int) -> None:
+    """Every entry gets group fsGroup and rw for the group, directories also x and setgid; the
+    root, 0777 already, becomes 2777. Symlinks are re-grouped, never followed."""
+    for parent, dirs, files in os.walk(path):
+        _regroup(parent, fs_group, 0o2770)
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(parent, d))]:
+            _regroup(os.path.join(parent, name), fs_group, 0o660)
+
+
+def _regroup(path: str, fs_group: int, mask: int) -> None:
+    os.lchown(path, -1, fs_group)
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISLNK(mode):
+        os.chmod(path, stat.S_IMODE(mode) | mask)
 
 
 def teardown_volumes(pod: dict, dirs: dict[str, str]) -> None:

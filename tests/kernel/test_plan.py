@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from podrun.kernel.syscalls import MS_NODEV
 from podrun.runtime import plan as P
 from podrun.runtime.state import SandboxInfo
 
@@ -75,7 +76,7 @@ def test_command_expands_against_final_env():
 def test_plan_mounts_root_proc_dev_sys_pod_files_and_termination_log_in_order():
     p = P.container_plan(POD, {"name": "c", "command": ["true"]}, SANDBOX, image(WorkingDir="/srv"), "/inst", {})
     assert p.rootfs == "/inst/merged" and p.cwd == "/srv"
-    assert p.ops[0] == P.Overlay("/img/rootfs", "/inst/upper", "/inst/work", "/inst/merged")
+    assert p.ops[0] == P.Overlay("/img/rootfs", "/inst/upper", "/inst/work", "/inst/merged", flags=MS_NODEV)
     assert p.ops[1] == P.Proc("/proc")
     kinds = [type(o).__name__ for o in p.ops]
     assert kinds.index("Tmpfs") < kinds.index("Devpts") < kinds.index("Sysfs")

@@ -79,3 +79,26 @@ def test_teardown_never_touches_host_path_contents(tmp_path):
     dirs = V.prepare_volumes(p, str)
     V.teardown_volumes(p, dirs)
     assert (tmp_path / "keep/data").read_text() == "x"
+
+
+def test_fs_group_owns_empty_dirs_setgid_and_their_contents_but_not_host_paths(tmp_path):
+    (tmp_path / "host").mkdir()
+    p = pod(securityContext={"fsGroup": 2000},
+            volumes=[{"name": "mem", "emptyDir": {"medium": "Memory"}}, {"name": "disk", "emptyDir": {}},
+                     {"name": "h", "hostPath": {"path": str(tmp_path / "host")}}])
+    dirs = V.prepare_volumes(p, lambda n: str(tmp_path / n))
+    try:
+        os.makedirs(os.path.join(dirs["disk"], "sub"))
+        with open(os.path.join(dirs["disk"], "sub/f"), "w") as f:
+            f.write("x")
+        os.chmod(os.path.join(dirs["disk"], "sub/f"), 0o600)
+        V.prepare_volumes(p, lambda n: str(tmp_path / n))   # again (a daemon restart): contents too
+        for name in ("mem", "disk"):
+            st = os.stat(dirs[name])
+            assert (st.st_gid, oct(st.st_mode & 0o7777)) == (2000, "0o2777")
+        sub, f = os.stat(os.path.join(dirs["disk"], "sub")), os.stat(os.path.join(dirs["disk"], "sub/f"))
+        assert (sub.st_gid, oct(sub.st_mode & 0o7777)) == (2000, "0o2775")
+        assert (f.st_gid, oct(f.st_mode & 0o7777)) == (2000, "0o660")
+        assert os.stat(tmp_path / "host").st_gid == 0
+    finally:
+        V.teardown_volumes(p, dirs)
