@@ -91,9 +91,35 @@ SESSION_BRIDGE = f"prt{os.getpid() % 100000:05d}"
 SESSION_SUBNET = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}.0/24"
 
 
+# ... and its own cgroup parent in every hierarchy (never the real /podrun).
+SESSION_CGROUP_PARENT = f"podrun-test-{os.getpid()}"
+
+
+def session_cgroup_dirs() -> list[str]:
+    """The session parent's directory in each hierarchy where it exists."""
+    import glob
+    return sorted(set(glob.glob(f"/sys/fs/cgroup/{SESSION_CGROUP_PARENT}")
+                      + glob.glob(f"/sys/fs/cgroup/*/{SESSION_CGROUP_PARENT}")))
+
+
+def pod_cgroups_left() -> list[str]:
+    return [os.path.join(d, name) for base in session_cgroup_dirs()
+            for d, subdirs, _ in os.walk(base) for name in subdirs if name.startswith("pod")]
+
+
+def _remove_session_cgroups() -> None:
+    for base in session_cgroup_dirs():
+        for d, _, _ in sorted(os.walk(base), key=lambda t: -len(t[0])):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
 def _env(roots: Roots) -> dict:
     env = dict(os.environ, **roots.env())
     env["PODRUN_BRIDGE"], env["PODRUN_SUBNET"] = SESSION_BRIDGE, SESSION_SUBNET
+    env["PODRUN_CGROUP_PARENT"] = SESSION_CGROUP_PARENT
     env["PODRUN_NO_AUTOSTART"] = "1"      # the session owns its daemon; a dead one is not replaced
     env.pop("PODRUN_ROOT", None)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
@@ -120,6 +146,8 @@ def daemon(roots, busybox_image, nginx_image):   # examples/ use image: nginx
         proc.kill()
         proc.wait()
     log.close()
+    _remove_session_cgroups()
+    assert session_cgroup_dirs() == [], "the session's cgroups could not be removed"
 
 
 class Podrun:
@@ -173,4 +201,5 @@ def podrun(daemon, roots):
             pass
     assert not leftovers, f"processes left behind: {[(c.pid, c.cmdline()) for c in leftovers]}"
     assert not mounts, f"mounts left behind: {mounts}"
+    assert pod_cgroups_left() == [], f"pod cgroups left behind: {pod_cgroups_left()}"
     assert not os.listdir(roots.pods_dir) if os.path.isdir(roots.pods_dir) else True

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from podrun.cli.completion import complete_pod_names
 from podrun.cli.common import client, namespace_option, roots
 from podrun.cli.logs import default_container
 from podrun.errors import PodrunError
@@ -21,7 +22,7 @@ __all__ = ["COMMANDS"]
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
-@click.argument("pod")
+@click.argument("pod", shell_complete=complete_pod_names)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("-c", "--container", default=None)
 @namespace_option
@@ -37,9 +38,7 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
       sudo podrun exec web -- cat /etc/hostname
       sudo podrun exec -it web -c sidecar -- sh
     """
-    argv = [a for a in command]
-    if argv and argv[0] == "--":
-        argv = argv[1:]
+    argv = _after_dash(list(command))
     if not argv:
         raise PodrunError("you must specify at least one command for the container")
     pod_name = pod.partition("/")[2] if pod.startswith(("pod/", "pods/")) else pod
@@ -65,7 +64,7 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
         click.echo("Unable to use a TTY - input is not a terminal or the right kind of file", err=True)
         tty = False
     try:
-        plan = exec_plan(rec.process, argv, rec.env, rec.cwd, rec.shares_pid, tty=tty)
+        plan = exec_plan(rec.process, argv, rec.env, rec.cwd, rec.shares_pid, tty=tty, identity=rec.identity)
     except ProcessLookupError:
         raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
     sys.stdout.flush()
@@ -75,6 +74,18 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
         stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
         code = exec_foreground(plan, stdin_fd, 1, 2)
     sys.exit(code)
+
+
+def _after_dash(command: list[str]) -> list[str]:
+    """kubectl takes the command from after `--` (ArgsLenAtDash): in the tutorial's
+    `exec -it web-server-pod web-server-pod -- bash` the second name is ignored. click drops
+    the `--` itself, so it is found in the process's own arguments."""
+    raw = sys.argv[1:]
+    if "--" in raw:
+        after = raw[raw.index("--") + 1:]
+        if command[len(command) - len(after):] == after:
+            return after
+    return command[1:] if command[:1] == ["--"] else command
 
 
 COMMANDS = [exec_]

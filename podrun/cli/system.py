@@ -1,4 +1,5 @@
-"""`podrun system reset`: remove what the node keeps between pods (the bridge, stale leases).
+"""`podrun system reset`: remove what the node keeps between pods (the bridge, stale leases,
+the cgroup parent).
 
 Refuses while pods exist: their sandboxes hold veths on the bridge and leases on disk. Acts
 directly, without the daemon; pyroute2 is imported only inside the command (CLI start-up time).
@@ -24,7 +25,7 @@ def system() -> None:
 @system.command("reset")
 @click.pass_context
 def reset(ctx: click.Context) -> None:
-    """Remove the pod bridge and every IP lease; refused while pods exist.
+    """Remove the pod bridge, every IP lease and podrun's cgroups; refused while pods exist.
 
     \b
     Example:
@@ -41,6 +42,12 @@ def reset(ctx: click.Context) -> None:
     removed = asyncio.run(network.reset())
     click.echo(f"bridge {network.bridge} {'deleted' if removed else 'not present'}")
     click.echo(f"{leases} stale lease{'s' if leases != 1 else ''} released")
+    from podrun.runtime import podcgroups
+    node = podcgroups.from_env()
+    if node is not None:
+        asyncio.run(node.remove_all())
+        state = "removed" if node.remove_parent() else "still in use"
+        click.echo(f"cgroup {node.parent} {state}")
 
 
 COMMANDS = [system]

@@ -6,6 +6,7 @@
     DELETE /api/v1/namespaces/NS/pods/NAME[?gracePeriodSeconds=N&force=true&wait=false]
     GET    /api/v1/events  /api/v1/namespaces/NS/events[?fieldSelector=involvedObject.name=X]
     GET    /api/v1/watch/pods[?namespace=NS]       one JSON watch event per line as pods change
+    GET    /apis/metrics.k8s.io/v1beta1/[namespaces/NS/]pods[/NAME]   PodMetrics(List), for `top`
     POST   /podrun/v1/images/changed               an image was added: end image back-offs early
     GET    /healthz
 Errors are v1 Status objects with kubectl's messages.
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from podrun import __version__
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
+from podrun.daemon.metrics import pod_metrics
 from podrun.daemon.registry import PodRegistry
 
 __all__ = ["make_app"]
@@ -126,6 +128,18 @@ def make_app(registry: PodRegistry) -> web.Application:
                 await resp.write(json.dumps({"type": "DELETED", "object": seen[key]}).encode() + b"\n")
             seen = current
             await changed.wait()
+
+    @r.get("/apis/metrics.k8s.io/v1beta1/pods")
+    @r.get("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods")
+    async def list_metrics(request):
+        items = await pod_metrics(registry, request.match_info.get("ns"), None, _selector(request))
+        return web.json_response({"kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1",
+                                  "metadata": {}, "items": items})
+
+    @r.get("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods/{name}")
+    async def get_metrics(request):
+        items = await pod_metrics(registry, request.match_info["ns"], request.match_info["name"])
+        return web.json_response(items[0])
 
     @r.post("/podrun/v1/images/changed")
     async def images_changed(request):

@@ -24,6 +24,7 @@ from podrun.fsutil import makedirs, write_json_atomic
 from podrun.kernel import procs
 from podrun.lifecycle.context import NodeContext
 from podrun.paths import Roots
+from podrun.runtime import podcgroups
 from podrun.runtime.images import ImageStore
 from podrun.runtime.pause import ensure_pause
 from podrun.runtime.podnet import PodNetwork, pods_on_disk
@@ -78,10 +79,13 @@ async def _serve(roots: Roots) -> None:
     ip = host_ip()
     status = StatusManager(roots, clock, node, ip)
     network = PodNetwork(roots.lib, host_ip=ip)
+    cgroups = podcgroups.from_env()
     ctx = NodeContext(roots=roots, status=status, clock=clock, images=ImageStore(roots.images_dir),
                       pause_binary=ensure_pause(roots.bin_dir), node_name=node, host_ip=ip,
-                      network=network)
+                      network=network, cgroups=cgroups)
     await network.reconcile(pods_on_disk(roots.pods_dir))  # a crashed daemon's leases and veths
+    if cgroups is not None:
+        await cgroups.remove_all()                          # and its pod cgroups: nothing is adopted
     registry = PodRegistry(ctx)
     registry.restore()
     # handler_cancellation: a watch whose client went away (Ctrl-C on `get -w`) ends at once

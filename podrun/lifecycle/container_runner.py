@@ -53,6 +53,8 @@ class ContainerRunner:
         self.probes = None                   # ProbeManager of the current run
         self.env: list[str] = []
         self.cwd = "/"
+        self.identity = state.Identity()     # user, capabilities, cgroup: what exec runs as
+        self.cgroup = None                   # kernel.cgroups.Cgroup of the current run
 
     # ---- reporting ------------------------------------------------------------------------
 
@@ -173,22 +175,31 @@ class ContainerRunner:
         count = self.instance + 1
         inst = ctx.roots.instance_dir(self._uid, self.name, count)
         log_path = ctx.roots.log_file(meta["namespace"], meta["name"], self._uid, self.name, count)
+        container_id = secrets.token_hex(32)
         try:
             plan.prepare_instance_dir(inst)
             launch_plan = plan.container_plan(w.pod, self.spec, w.sandbox, image, inst, w.volumes)
+            self.cgroup = self._create_cgroup(container_id)
+            if self.cgroup is not None:
+                launch_plan.cgroup_procs = self.cgroup.procs_files()
             launched = await launcher.launch(launch_plan)
         except (ContainerCreateError, PodrunError, OSError) as exc:
             shutil.rmtree(inst, ignore_errors=True)
-            self._set(state={"waiting": {"reason": "CreateContainerError", "message": str(exc)}})
+            await self._remove_cgroup()
+            # kubelet: a spec that cannot become a config (runAsNonRoot, a missing user) is
+            # CreateContainerConfigError; a runtime failure is CreateContainerError
+            reason = ("CreateContainerConfigError" if isinstance(exc, plan.CreateContainerConfigError)
+                      else "CreateContainerError")
+            self._set(state={"waiting": {"reason": reason, "message": str(exc)}})
             self.report_event("Warning", "Failed", f"Error: {exc}")
             return None
         self.instance, self.instance_dir = count, inst
         self.env, self.cwd = list(launch_plan.env), launch_plan.cwd
+        self.identity = state.Identity.of(launch_plan)
         self.proc = ProcessRef(launched.pid, launched.start_time)
         self.exited = asyncio.ensure_future(wait_exit(launched.pid))
         relay = LogRelay(log_path, {k: fd for k, fd in (("stdout", launched.stdout_fd),
                                                          ("stderr", launched.stderr_fd)) if fd is not None})
-        container_id = secrets.token_hex(32)
         started_at = rfc3339(ctx.clock.now())
         self._record(container_id, launched, log_path, inst, launch_plan)
         self.report_event("Normal", "Created", f"Created container: {self.name}")
@@ -214,7 +225,9 @@ class ContainerRunner:
             await asyncio.wait_for(asyncio.shield(relay.done), 2)
         except asyncio.TimeoutError:
             relay.close()
-        term = self._finish(status, container_id, started_at, inst, log_path)
+        oom_killed = self.cgroup is not None and self.cgroup.oom_kills() > 0
+        await self._remove_cgroup()   # and anything the container left running in it
+        term = self._finish(status, container_id, started_at, inst, log_path, oom_killed)
         if hook_error is not None and restart.should_restart(self.w.restart_policy, term["exitCode"],
                                                              self.is_init, self.is_sidecar):
             self._set(state={"waiting": {"reason": "PostStartHookError", "message": hook_error}},
@@ -306,13 +319,28 @@ class ContainerRunner:
     async def exec_in_container(self, argv: list[str], timeout: float | None) -> tuple[int, bytes]:
         if self.proc is None:
             raise ProcessLookupError(f"container {self.name} is not running")
-        exec_plan = rexec.exec_plan(self.proc, argv, self.env, self.cwd)
+        exec_plan = rexec.exec_plan(self.proc, argv, self.env, self.cwd, identity=self.identity)
         return await rexec.run_exec(exec_plan, timeout)
 
-    def _finish(self, status, container_id: str, started_at: str, inst: str, log_path: str) -> dict:
+    def _create_cgroup(self, container_id: str):
+        pod_path = (getattr(self.w.sandbox, "extra", None) or {}).get("cgroup")
+        if self.ctx.cgroups is None or not pod_path:
+            return None
+        return self.ctx.cgroups.container(pod_path, container_id, self.spec)
+
+    async def _remove_cgroup(self) -> None:
+        cg, self.cgroup = self.cgroup, None
+        if cg is not None:
+            try:
+                await cg.destroy()
+            except PodrunError as exc:
+                log.warning("container %s: %s", self.name, exc)
+
+    def _finish(self, status, container_id: str, started_at: str, inst: str, log_path: str,
+                oom_killed: bool = False) -> dict:
         now = self.ctx.clock.now()
         term = {"exitCode": status.exit_code,
-                "reason": generate.terminated_reason(status.exit_code, status.signal, False),
+                "reason": generate.terminated_reason(status.exit_code, status.signal, oom_killed),
                 "startedAt": started_at, "finishedAt": rfc3339(now),
                 "containerID": f"podrun://{container_id}"}
         if status.signal:
@@ -337,4 +365,5 @@ class ContainerRunner:
         state.save_container(self.ctx.roots.container_file(*self.w.key, self.name), state.ContainerRecord(
             name=self.name, container_id=container_id, pid=launched.pid, start_time=launched.start_time,
             restart_count=self.instance, instance_dir=inst, log_path=log_path, env=list(launch_plan.env),
-            cwd=launch_plan.cwd, shares_pid=bool(self.w.pod["spec"].get("shareProcessNamespace"))))
+            cwd=launch_plan.cwd, shares_pid=bool(self.w.pod["spec"].get("shareProcessNamespace")),
+            identity=state.Identity.of(launch_plan), cgroup=self.cgroup.path if self.cgroup else ""))

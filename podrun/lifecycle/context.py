@@ -11,6 +11,7 @@ from podrun.runtime.images import ImageStore
 from podrun.status.manager import StatusManager
 
 if TYPE_CHECKING:
+    from podrun.runtime.podcgroups import PodCgroups
     from podrun.runtime.podnet import PodNetwork
 
 __all__ = ["NodeContext"]
@@ -26,6 +27,7 @@ class NodeContext:
     node_name: str
     host_ip: str
     network: "PodNetwork | None" = None
+    cgroups: "PodCgroups | None" = None          # None: no usable hierarchy, no limits
     backoff: Backoff = field(init=False)
     image_backoff: Backoff = field(init=False)
 

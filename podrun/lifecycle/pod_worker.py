@@ -113,7 +113,7 @@ class PodWorker:
             return
         try:
             self.sandbox = await sandbox_mod.start_sandbox(
-                self.pod, ctx.roots.pod_dir(*key), ctx.pause_binary, network=self.ctx.network)
+                self.pod, ctx.roots.pod_dir(*key), ctx.pause_binary, network=ctx.network, cgroups=ctx.cgroups)
         except Exception as exc:
             st.event(key, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
             log.exception("sandbox of %s/%s", *key)
@@ -170,7 +170,8 @@ class PodWorker:
     async def _release_sandbox(self) -> None:
         if self.sandbox is not None:
             try:
-                await sandbox_mod.stop_sandbox(self.sandbox, network=self.ctx.network)
+                await sandbox_mod.stop_sandbox(self.sandbox, network=self.ctx.network,
+                                               cgroups=self.ctx.cgroups)
             except Exception:
                 log.exception("stopping the sandbox of %s/%s", *self.key)
             self.sandbox = None

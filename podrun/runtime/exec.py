@@ -1,8 +1,9 @@
 """Run a command inside a running container (exec probes, exec hooks, `podrun exec`).
 
 The same child as a container start with a "join only" plan (runc `setnsProcess` /
-`linuxSetnsInit`): join every namespace of the target process — mnt last, which also puts us at
-the container's root — and no setup ops. Cgroup joining belongs to the cgroup layer (later).
+`linuxSetnsInit`): join the container's cgroup and every namespace of the target process — mnt
+last, which also puts us at the container's root — and no setup ops; then the container's
+user, capabilities and no_new_privs (its recorded Identity).
 
 exec_foreground (the CLI, a plain process): the CLI makes itself a child subreaper so the
 command, orphaned by the intermediate child, is reparented to it and its exit status can be
@@ -18,6 +19,7 @@ from podrun.kernel import namespaces, procs
 from podrun.runtime import sync
 from podrun.runtime.launcher import StdioFds, launch, spawn, abandon
 from podrun.runtime.plan import LaunchPlan, Stdio
+from podrun.runtime.state import Identity
 
 __all__ = ["exec_plan", "run_exec", "exec_foreground", "exec_foreground_pty", "MAX_OUTPUT"]
 
@@ -25,15 +27,17 @@ MAX_OUTPUT = 10 * 1024  # kubelet exec probe: combined output capped at 10 KiB
 
 
 def exec_plan(target: procs.ProcessRef, argv: list[str], env: list[str], cwd: str = "/",
-              shares_pid: bool = False, tty: bool = False) -> LaunchPlan:
-    """Join all of target's namespaces. shares_pid is accepted for symmetry: the pid namespace
-    of the target is joined either way (it is the pod's when shared, the container's if not)."""
+              shares_pid: bool = False, tty: bool = False, identity: Identity | None = None) -> LaunchPlan:
+    """Join all of target's namespaces and its cgroup, as its user with its capabilities.
+    shares_pid is accepted for symmetry: the pid namespace of the target is joined either way
+    (it is the pod's when shared, the container's if not)."""
     kinds = ["ipc", "uts", "net", "pid", "mnt"]
     if not procs.alive(target):
         raise ProcessLookupError(f"process {target.pid} is not running")
-    return LaunchPlan(argv=list(argv), env=list(env), cwd=cwd or "/", rootfs=None,
+    plan = LaunchPlan(argv=list(argv), env=list(env), cwd=cwd or "/", rootfs=None,
                       join_ns={k: namespaces.ns_path(target.pid, k) for k in kinds},
                       new_ns=[], ops=[], tty=tty, name="podrun:exec")
+    return (identity or Identity()).apply(plan)
 
 
 async def run_exec(plan: LaunchPlan, timeout: float | None = None,

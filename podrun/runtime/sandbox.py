@@ -23,6 +23,7 @@ from podrun.runtime.plan import LaunchPlan, Stdio
 from podrun.runtime.state import SandboxInfo
 
 if TYPE_CHECKING:
+    from podrun.runtime.podcgroups import PodCgroups
     from podrun.runtime.podnet import PodNetwork
 
 __all__ = ["SandboxInfo", "start_sandbox", "stop_sandbox", "pod_hostname", "pod_domain",
@@ -151,28 +152,45 @@ def write_pod_files(pod: dict, pod_dir: str, pod_ip: str | None = None) -> dict[
 
 
 async def start_sandbox(pod: dict, pod_dir: str, pause_binary: str,
-                        network: "PodNetwork | None" = None) -> SandboxInfo:
+                        network: "PodNetwork | None" = None,
+                        cgroups: "PodCgroups | None" = None) -> SandboxInfo:
     """Start the pause process in fresh net/ipc/uts (+pid) namespaces and write sandbox.json.
 
-    Step 1 the pod files, step 2 the pause process, step 3 its network (veth, IP) and the pod
-    files again with the IP, step 4 sandbox.json. A failed step 3 kills the pause again.
+    Step 1 the pod files and the pod cgroup (the pause in its own leaf), step 2 the pause
+    process, step 3 its network (veth, IP) and the pod files again with the IP, step 4
+    sandbox.json. A failed step undoes the ones before it.
     """
+    files = write_pod_files(pod, pod_dir)
+    pod_cg = cgroups.create_pod(pod) if cgroups is not None else None
+    try:
+        return await _start(pod, pod_dir, pause_binary, network, files, pod_cg, cgroups)
+    except BaseException:
+        if pod_cg is not None and cgroups is not None:
+            await cgroups.remove_pod(pod_cg.path)
+        raise
+
+
+async def _start(pod: dict, pod_dir: str, pause_binary: str, network: "PodNetwork | None",
+                 files: dict[str, str], pod_cg, cgroups: "PodCgroups | None") -> SandboxInfo:
     spec = pod.get("spec") or {}
     shares_pid = bool(spec.get("shareProcessNamespace"))
     host_network = bool(spec.get("hostNetwork"))
     uid = (pod.get("metadata") or {}).get("uid", "")
     hostname = socket.gethostname() if host_network else pod_hostname(pod)
-    files = write_pod_files(pod, pod_dir)
+    pause_procs = cgroups.child(pod_cg.path, "pause", devices=False).procs_files() if cgroups is not None else []
     kinds = (["ipc"] if host_network else ["net", "ipc", "uts"]) + (["pid"] if shares_pid else [])
     plan = LaunchPlan(argv=[pause_binary], env=[], cwd="/", new_ns=list(kinds),
                       hostname=None if host_network else hostname, loopback_up=not host_network,
-                      stdio=Stdio("null", "null", "null"), name="podrun:sandbox")
+                      stdio=Stdio("null", "null", "null"), name="podrun:sandbox",
+                      cgroup_procs=pause_procs)
     launched = await launch(plan)
     info = SandboxInfo(
         pause_pid=launched.pid, pause_start_time=launched.start_time,
         ns_paths={k: namespaces.ns_path(launched.pid, k) for k in kinds},
         hostname=hostname, shares_pid=shares_pid, files=files, pod_uid=uid, host_network=host_network,
         host_ip=network.host_ip if network else None)
+    if pod_cg is not None:
+        info.extra["cgroup"] = pod_cg.path
     if host_network:
         info.pod_ip = info.host_ip
     elif network is not None:
@@ -196,7 +214,8 @@ async def _kill_pause(info: SandboxInfo) -> None:
         await procs.wait_exit(ref.pid)
 
 
-async def stop_sandbox(info: SandboxInfo, network: "PodNetwork | None" = None) -> None:
+async def stop_sandbox(info: SandboxInfo, network: "PodNetwork | None" = None,
+                       cgroups: "PodCgroups | None" = None) -> None:
     """Tear down the pod network, SIGKILL the pause if it is still the one we started, reap it,
     remove the pod files.
 
@@ -210,6 +229,8 @@ async def stop_sandbox(info: SandboxInfo, network: "PodNetwork | None" = None) -
             await network.teardown(info.pod_uid)
     finally:
         await _kill_pause(info)
+        if cgroups is not None and info.extra.get("cgroup"):
+            await cgroups.remove_pod(info.extra["cgroup"])  # and whatever a container left in it
         for path in info.files.values():
             state.remove(path)
         if info.files.get("hosts"):  # the files live in the pod dir, beside sandbox.json

@@ -13,7 +13,7 @@ from typing import Any
 from podrun.fsutil import read_json, write_json_atomic
 from podrun.kernel.procs import ProcessRef
 
-__all__ = ["SandboxInfo", "ContainerRecord", "save_sandbox", "load_sandbox", "save_container",
+__all__ = ["SandboxInfo", "ContainerRecord", "Identity", "save_sandbox", "load_sandbox", "save_container",
            "load_container", "remove"]
 
 
@@ -47,6 +47,34 @@ class SandboxInfo:
 
 
 @dataclass
+class Identity:
+    """Who a container's processes are: what `exec`, exec probes and hooks run as too
+    (runc exec reuses the container's process user, capabilities, no_new_privs and cgroup)."""
+
+    uid: int = 0
+    gid: int = 0
+    groups: list[int] = field(default_factory=list)
+    capabilities: list[str] | None = None
+    no_new_privs: bool = False
+    cgroup_procs: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, plan: Any) -> "Identity":
+        return cls(plan.uid, plan.gid, list(plan.supplementary_groups), plan.capabilities,
+                   plan.no_new_privs, list(plan.cgroup_procs))
+
+    def apply(self, plan: Any) -> Any:
+        plan.uid, plan.gid, plan.supplementary_groups = self.uid, self.gid, list(self.groups)
+        plan.capabilities, plan.no_new_privs = self.capabilities, self.no_new_privs
+        plan.cgroup_procs = list(self.cgroup_procs)
+        return plan
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "Identity":
+        return cls(**{k: v for k, v in (d or {}).items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
 class ContainerRecord:
     """The current instance of one container (containers/<name>.json)."""
 
@@ -60,6 +88,8 @@ class ContainerRecord:
     env: list[str] = field(default_factory=list)    # what `exec` and exec probes run with
     cwd: str = "/"
     shares_pid: bool = False
+    identity: Identity = field(default_factory=Identity)
+    cgroup: str = ""                                # relative path of this run's cgroup
 
     @property
     def process(self) -> ProcessRef:
@@ -67,7 +97,9 @@ class ContainerRecord:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ContainerRecord":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        rec = cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        rec.identity = Identity.from_dict(d.get("identity"))
+        return rec
 
 
 def save_sandbox(path: str, info: SandboxInfo) -> None:

@@ -218,3 +218,16 @@ def test_system_reset_refuses_while_pods_exist(net):
     net.wait_for("keeper", running)
     out = net("system", "reset")
     assert out.returncode == 1 and out.stderr == "error: 1 pod exists: delete it first\n"
+
+
+def test_system_reset_removes_the_bridge_leases_and_cgroups_when_no_pod_is_left(net):
+    net.apply_text(as_yaml(pod("passing", sh("main", "true"), restart="Never")))
+    net.wait_for("passing", lambda p: p["status"].get("phase") == "Succeeded")
+    parent = net.env["PODRUN_CGROUP_PARENT"]
+    from podrun.kernel import cgroups
+    tree = cgroups.Cgroup(cgroups.detect(), parent)
+    assert tree.exists()
+    net("delete", "pod", "passing", check=True)
+    out = net("system", "reset", check=True)
+    assert out.stdout.splitlines()[-1] == f"cgroup {parent} removed"
+    assert not tree.exists()
