@@ -23,13 +23,17 @@ DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
 
 def default_container(pod: dict, verb: str = "logs") -> str:
-    """kubectl's rule: the annotation, else the first container; say so when there was a choice."""
+    """kubectl's rule (podcmd FindOrDefaultContainerByName): the annotation's container,
+    silently; else the first container, saying so when there was a choice."""
     spec = pod["spec"]
     mains = [c["name"] for c in spec["containers"]]
     inits = [c["name"] for c in spec.get("initContainers", [])]
     name = (pod["metadata"].get("annotations") or {}).get(DEFAULT_CONTAINER_ANNOTATION)
-    if name not in mains + inits:
-        name = mains[0]
+    if name in mains + inits:
+        return name
+    if name:
+        click.echo(f'Default container name "{name}" not found in pod {pod["metadata"]["name"]}', err=True)
+    name = mains[0]
     if len(mains) + len(inits) > 1:
         choices = ", ".join(mains + [f"{i} (init)" for i in inits])
         click.echo(f'Defaulted container "{name}" out of: {choices}', err=True)

@@ -21,7 +21,8 @@ def test_s11_every_status_word_is_reachable_from_the_statuses_example(podrun):
     want = {"status-completed": {"Completed"}, "status-error": {"Error"},
             "status-crashloop": {"CrashLoopBackOff"}, "status-init-error": {"Init:Error"},
             "status-init-crashloop": {"Init:CrashLoopBackOff"},
-            "status-imagepull": {"ImagePullBackOff"}, "status-running": {"Running"}}
+            "status-imagepull": {"ImagePullBackOff"}, "status-running": {"Running"},
+            "status-oomkilled": {"OOMKilled"}}
     seen: dict[str, set[str]] = {n: set() for n in want}
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline and any(not (want[n] & seen[n]) for n in want):
@@ -65,3 +66,17 @@ def test_delete_by_file_deletes_the_pods_it_names(podrun, tmp_path):
     out = podrun("delete", "-f", str(f), "--grace-period=1")
     assert out.stdout == 'pod "by-file-a" deleted\npod "by-file-b" deleted\n', out.stderr
     assert podrun("get", "pods").stdout == ""
+
+
+def test_s15_resources_example_memory_limit_oomkills_and_cpu_limit_throttles(podrun):
+    podrun("apply", "-f", os.path.join(EXAMPLES, "resources.yaml"), check=True)
+    spinner = podrun.wait_for("cpu-spinner", running)
+    assert spinner["status"]["qosClass"] == "Guaranteed"
+    hog = podrun.wait_for("memory-hog", lambda p: cstatus(p, "hog")["restartCount"] >= 1
+                          and "terminated" in cstatus(p, "hog").get("lastState", {}), timeout=60)
+    last = cstatus(hog, "hog")["lastState"]["terminated"]
+    assert (last["reason"], last["exitCode"]) == ("OOMKilled", 137)
+    assert hog["status"]["qosClass"] == "Burstable"
+    assert "Reason:       OOMKilled" in podrun("describe", "pod", "memory-hog").stdout
+    cpu = table(podrun("top", "pod", "cpu-spinner", check=True).stdout)[0]["CPU(cores)"]
+    assert 100 <= int(cpu.rstrip("m")) <= 300, cpu      # 200m, with room for a busy machine

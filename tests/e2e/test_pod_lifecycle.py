@@ -183,8 +183,13 @@ def test_logs_default_container_rule_says_which_it_chose(podrun):
         time.sleep(0.1)
     out = podrun("logs", "multi")
     assert out.stdout == "two\n"
-    assert out.stderr == 'Defaulted container "second" out of: first, second\n'
+    assert out.stderr == ""   # the annotation's choice is silent (kubectl logsforobject.go)
     assert podrun("logs", "multi", "--tail", "0").stdout == ""
+    del spec["metadata"]["annotations"]
+    spec["metadata"]["name"] = "multi2"
+    podrun.apply_text(as_yaml(spec))
+    podrun.wait_for("multi2", running)
+    assert podrun("logs", "multi2").stderr == 'Defaulted container "first" out of: first, second\n'
 
 
 def test_termination_message_from_the_file_and_fallback_to_logs(podrun):

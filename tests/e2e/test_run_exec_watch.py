@@ -192,3 +192,49 @@ def test_watch_does_not_repeat_the_listed_state_and_watch_only_starts_with_the_h
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_seed_s10_the_tutorials_commands_in_order(podrun):
+    """S10 (seed 002): run the manifest kubectl prints, get -o wide, exec -it ... -- bash,
+    hostname, the default-container annotation, delete."""
+    manifest = podrun("run", "web-server-pod", "--image=nginx", "--restart=Never", "--port=80",
+                      "--labels=app=web-server,environment=production", "--dry-run=client", "-o", "yaml",
+                      check=True).stdout
+    assert podrun.apply_text(manifest).stdout == "pod/web-server-pod created\n"
+    p = podrun.wait_for("web-server-pod", running)
+    wide = podrun("get", "pod", "-o", "wide", check=True).stdout.splitlines()
+    assert wide[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                               "NOMINATED", "NODE", "READINESS", "GATES"]
+    assert wide[1].split()[:4] == ["web-server-pod", "1/1", "Running", "0"]
+    assert p["status"]["podIP"] in wide[1].split()
+    # The tutorial types the pod name twice: kubectl ignores what comes before `--` after the pod.
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "podrun", "exec", "-it", "web-server-pod", "web-server-pod",
+                             "--", "bash"], env=podrun.env, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+    try:
+        _read_until(master, b"root@web-server-pod:/# ")   # bash's prompt names the pod, as in the tutorial
+        os.write(master, b"hostname\n")
+        _read_until(master, b"web-server-pod\r\n")
+        os.write(master, b"exit\n")
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    # Two containers: the annotation picks the default, with kubectl's line on stderr otherwise.
+    two = pod("harbor", sh("registry", "sleep 3600"), sh("registryctl", "sleep 3600"))
+    podrun.apply_text(as_yaml(two))
+    podrun.wait_for("harbor", running)
+    out = podrun("exec", "harbor", "--", "hostname")
+    assert (out.stdout, out.stderr) == ("harbor\n", 'Defaulted container "registry" out of: registry, registryctl\n')
+    two["metadata"]["annotations"] = {"kubectl.kubernetes.io/default-container": "registryctl"}
+    podrun("delete", "pod", "harbor", "--grace-period=1", check=True)
+    podrun.apply_text(as_yaml(two))
+    podrun.wait_for("harbor", running)
+    out = podrun("exec", "harbor", "--", "sh", "-c", "echo $HOSTNAME")
+    assert (out.stdout, out.stderr) == ("harbor\n", "")
+    assert podrun("describe", "pod", "harbor").stdout.count("kubectl.kubernetes.io/default-container: registryctl") == 1
+    assert podrun("delete", "pod", "web-server-pod", check=True).stdout == 'pod "web-server-pod" deleted\n'
