@@ -487,32 +487,29 @@ class Cgroup:
 
     def remove_if_empty(self) -> bool:
         """rmdir this directory only if it has neither children nor tasks (a QoS level)."""
-        removed = True
-        for d in self.dirs():
-            try:
-                os.rmdir(d)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                    raise CgroupError("remove", d, exc.errno or 0) from exc
-                removed = False
-        return removed
+        return all([_rmdir(d) for d in self.dirs()])
 
     def _remove_tree(self) -> str | None:
         """rmdir every directory, deepest first; the first one still busy, or None."""
         busy = None
         for top in self.dirs():
             for d, _, _ in os.walk(top, topdown=False):
-                try:
-                    os.rmdir(d)
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                        raise CgroupError("remove", d, exc.errno or 0) from exc
+                if not _rmdir(d):
                     busy = busy or d
         return busy
+
+
+def _rmdir(d: str) -> bool:
+    """True when d is gone (or was never there), False while it is busy or has children."""
+    try:
+        os.rmdir(d)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY):
+            raise CgroupError("remove", d, exc.errno or 0) from exc
+        return False
+    return True
 
 
 def _enable_controllers(directory: str, wanted: list[str]) -> None:
