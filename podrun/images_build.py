@@ -118,7 +118,7 @@ NGINX_CONFIG = {
     "WorkingDir": "",
     "User": "",
     "ExposedPorts": {"80/tcp": {}},
-    "StopSignal": "SIGQUIT",        # kept only if the store keeps it (CONFIG_KEYS)
+    "StopSignal": "SIGQUIT",        # nginx's graceful stop; the kill sequence sends it instead of SIGTERM
 }
 # Dependencies only maintainer scripts (or tools nginx never runs) need: not followed.
 NGINX_PRUNE = frozenset({"debconf", "cdebconf", "<debconf-2.0>", "dpkg", "tar", "install-info",

@@ -13,13 +13,14 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 from typing import TYPE_CHECKING
 
 from podrun.clock import rfc3339
 from podrun.errors import ContainerCreateError, NotFound, PodrunError
 from podrun.kernel.procs import ProcessRef, wait_exit
 from podrun.lifecycle import hooks, restart
-from podrun.lifecycle.termination import kill_container, pod_grace_period
+from podrun.lifecycle.termination import kill_container, pod_grace_period, stop_signal
 from podrun.lifecycle.termination_message import read_termination_message
 from podrun.runtime import exec as rexec
 from podrun.runtime import launcher, plan, state
@@ -55,6 +56,7 @@ class ContainerRunner:
         self.cwd = "/"
         self.identity = state.Identity()     # user, capabilities, cgroup: what exec runs as
         self.cgroup = None                   # kernel.cgroups.Cgroup of the current run
+        self.stop_signal = signal.SIGTERM    # the image's StopSignal, sent first by a kill
 
     # ---- reporting ------------------------------------------------------------------------
 
@@ -196,6 +198,7 @@ class ContainerRunner:
         self.instance, self.instance_dir = count, inst
         self.env, self.cwd = list(launch_plan.env), launch_plan.cwd
         self.identity = state.Identity.of(launch_plan)
+        self.stop_signal = stop_signal(image.config)
         self.proc = ProcessRef(launched.pid, launched.start_time)
         self.exited = asyncio.ensure_future(wait_exit(launched.pid))
         relay = LogRelay(log_path, {k: fd for k, fd in (("stdout", launched.stdout_fd),

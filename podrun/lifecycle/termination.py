@@ -4,7 +4,7 @@
     -> event Killing
     -> preStop hook, bounded by the grace period; the time it took is subtracted
     -> clamp to the 2 s minimum (minimumGracePeriodInSeconds)
-    -> SIGTERM -> await the exit within the remaining grace -> SIGKILL
+    -> SIGTERM (or the image's StopSignal) -> await the exit within the remaining grace -> SIGKILL
 A forced kill (`delete --force --grace-period=0`) sends SIGKILL at once. The escalation is
 cancelled the moment the process exits: nothing polls.
 """
@@ -20,7 +20,7 @@ from podrun.kernel.procs import send_signal
 if TYPE_CHECKING:
     from podrun.lifecycle.container_runner import ContainerRunner
 
-__all__ = ["kill_container", "wait_for", "MIN_GRACE_PERIOD", "pod_grace_period"]
+__all__ = ["kill_container", "wait_for", "MIN_GRACE_PERIOD", "pod_grace_period", "stop_signal"]
 
 MIN_GRACE_PERIOD = 2.0  # kubelet: kuberuntime_manager.go minimumGracePeriodInSeconds
 
@@ -46,6 +46,18 @@ def pod_grace_period(pod: dict, probe_grace: int | None = None) -> float:
     return float(spec.get("terminationGracePeriodSeconds", 30))
 
 
+def stop_signal(image_config: dict | None) -> int:
+    """The image's StopSignal ("SIGQUIT", "QUIT" or "3"), else SIGTERM (containerd's
+    StopContainer; an unknown name falls back to SIGTERM rather than failing the kill)."""
+    value = str((image_config or {}).get("StopSignal") or "").strip().upper()
+    if value.isdigit():
+        return int(value)
+    try:
+        return int(signal.Signals[value if value.startswith("SIG") else "SIG" + value])
+    except KeyError:
+        return int(signal.SIGTERM)
+
+
 async def kill_container(runner: "ContainerRunner", grace: float, message: str, force: bool = False,
                          pre_stop: Callable[[float], Awaitable[None]] | None = None) -> None:
     exited = runner.exited
@@ -60,11 +72,11 @@ async def kill_container(runner: "ContainerRunner", grace: float, message: str, 
         grace -= clock.monotonic() - started
     if exited.done():
         return
-    # Step 2: SIGTERM with at least the minimum grace, then SIGKILL.
+    # Step 2: the stop signal with at least the minimum grace, then SIGKILL.
     if force:
         send_signal(runner.proc, signal.SIGKILL)
     else:
-        send_signal(runner.proc, signal.SIGTERM)
+        send_signal(runner.proc, getattr(runner, "stop_signal", signal.SIGTERM))
         if not await wait_for(asyncio.shield(exited), max(grace, MIN_GRACE_PERIOD), clock):
             send_signal(runner.proc, signal.SIGKILL)
     await asyncio.shield(exited)

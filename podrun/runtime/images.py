@@ -47,7 +47,7 @@ __all__ = [
 
 DEFAULT_DOMAIN = "docker.io"
 OFFICIAL_PREFIX = "library/"
-CONFIG_KEYS = ("Entrypoint", "Cmd", "Env", "WorkingDir", "User", "ExposedPorts")
+CONFIG_KEYS = ("Entrypoint", "Cmd", "Env", "WorkingDir", "User", "ExposedPorts", "StopSignal")
 
 # distribution/reference regexp.go
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
