@@ -238,3 +238,23 @@ def test_seed_s10_the_tutorials_commands_in_order(podrun):
     assert (out.stdout, out.stderr) == ("harbor\n", "")
     assert podrun("describe", "pod", "harbor").stdout.count("kubectl.kubernetes.io/default-container: registryctl") == 1
     assert podrun("delete", "pod", "web-server-pod", check=True).stdout == 'pod "web-server-pod" deleted\n'
+
+
+def test_exec_sees_the_containers_env_and_cwd_passes_exit_codes_and_says_kubectls_errors(podrun):
+    podrun.apply_text(as_yaml(pod("inside", sh("main", "sleep 3600", workingDir="/srv/app",
+                                              env=[{"name": "GREETING", "value": "hello"},
+                                                   {"name": "BOTH", "value": "$(GREETING)-world"}]),
+                                  init=[sh("setup", "true")])))
+    podrun.wait_for("inside", running)
+    out = podrun("exec", "inside", "--", "sh", "-c", 'echo "$BOTH $(pwd) $HOSTNAME"; exit 7')
+    assert (out.returncode, out.stdout) == (7, "hello-world /srv/app inside\n")
+    assert out.stderr == 'Defaulted container "main" out of: main, setup (init)\n'
+    assert podrun("exec", "inside", "-c", "main", "--", "sh", "-c", "kill -9 $$").returncode == 137
+    out = podrun("exec", "inside", "-c", "main", "--", "no-such-command")
+    assert out.returncode == 1 and "no-such-command" in out.stderr and out.stderr.count("\n") == 1
+    out = podrun("exec", "inside", "-c", "nope", "--", "true")
+    assert (out.returncode, out.stderr) == (1, "Error from server (BadRequest): container nope is not valid for pod inside\n")
+    out = podrun("exec", "inside", "-c", "setup", "--", "true")
+    assert (out.returncode, out.stderr) == (1, 'error: unable to upgrade connection: container not found ("setup")\n')
+    out = podrun("exec", "gone", "--", "true")
+    assert (out.returncode, out.stderr) == (1, 'Error from server (NotFound): pods "gone" not found\n')
