@@ -79,6 +79,10 @@ class Roots:
     def container_file(self, namespace: str, name: str, container: str) -> str:
         return os.path.join(self.pod_dir(namespace, name), "containers", f"{container}.json")
 
+    def attach_socket(self, container_id: str) -> str:
+        """A container run's attach socket: short, a unix socket path has 108 bytes at most."""
+        return os.path.join(self.run, "attach", container_id[:16])
+
     # lib
     @property
     def images_dir(self) -> str:

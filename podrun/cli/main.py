@@ -28,6 +28,7 @@ COMMANDS = {
     "describe": ("podrun.cli.describe", "describe"),
     "logs": ("podrun.cli.logs", "logs"),
     "exec": ("podrun.cli.exec", "exec_"),
+    "attach": ("podrun.cli.attach", "attach"),
     "run": ("podrun.cli.run", "run"),
     "delete": ("podrun.cli.delete", "delete"),
     "port-forward": ("podrun.cli.port_forward", "port_forward"),

@@ -108,6 +108,7 @@ def run(ctx: click.Context, name: str | None, args: tuple[str, ...], image: str,
       sudo podrun run web --image=nginx --port=80
       sudo podrun run web --image=nginx --restart=Never --dry-run=client -o yaml
       sudo podrun run sleeper --image=busybox --command -- sleep 3600
+      sudo podrun run -it --rm shell --image=busybox --restart=Never -- sh
     """
     if not name:
         raise PodrunError("NAME is required for run")
@@ -142,11 +143,6 @@ def run(ctx: click.Context, name: str | None, args: tuple[str, ...], image: str,
     body["metadata"]["namespace"] = ns
     c = client(ctx)
     path = f"/api/v1/namespaces/{ns}/pods"
-    if stdin or tty:
-        # kubectl attaches to the container's own stdio; podrun's containers write to log files
-        # through the daemon, which has no attach stream yet. Say so rather than half-do it.
-        raise PodrunError("podrun run cannot attach to a container yet (-i/-t): create it with "
-                          "`podrun run` and use `podrun exec -it NAME -- sh`")
     if dry_run == "server":
         click.echo(f"pod/{name} created (server dry run)")
         return
@@ -158,6 +154,8 @@ def run(ctx: click.Context, name: str | None, args: tuple[str, ...], image: str,
     if existing is not None:
         raise PodrunError(f'Error from server (AlreadyExists): pods "{name}" already exists')
     created, _ = c.call("POST", path, body)
+    if stdin or tty:
+        sys.exit(_run_attached(ctx, ns, name, stdin, tty, rm))
     if output in ("json", "yaml"):
         obj = created if isinstance(created, dict) and created.get("kind") == "Pod" else c.get_pod(ns, name)
         print_object(obj, output)
@@ -166,6 +164,43 @@ def run(ctx: click.Context, name: str | None, args: tuple[str, ...], image: str,
     else:
         click.echo(f"pod/{name} created")
     sys.stdout.flush()
+
+
+def _run_attached(ctx: click.Context, ns: str, name: str, stdin: bool, tty: bool, rm: bool) -> int:
+    """kubectl run -i/-t: wait for the container to run, attach (a pod already finished shows
+    its logs instead), delete it with --rm, and end with the container's exit code."""
+    import time
+
+    from podrun.cli.attach import PROMPT_HINT, attach_session
+    c = client(ctx)
+    deadline = time.monotonic() + 120
+    while True:
+        pod = c.get_pod(ns, name)
+        st = (pod.get("status") or {}).get("containerStatuses") or [{}]
+        state = st[0].get("state", {})
+        if "running" in state or pod["status"].get("phase") in ("Succeeded", "Failed"):
+            break
+        if time.monotonic() > deadline:
+            raise PodrunError("timed out waiting for the condition")
+        time.sleep(0.05)
+    code: int | None = None
+    if "running" in state:
+        if tty and stdin:
+            click.echo(PROMPT_HINT, err=True)
+        code = attach_session(ctx, ns, name, name, stdin, tty)
+    if code is None:  # finished before we could attach: kubectl shows the logs
+        from podrun.cli.logs import logs
+        ctx.invoke(logs, pod=name, container=name, namespace=ns)
+    cs = (c.get_pod(ns, name)["status"].get("containerStatuses") or [{}])[0]
+    term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated") or {}
+    if code is None:
+        code = int(term.get("exitCode", 0))
+    if rm:
+        c.call("DELETE", f"/api/v1/namespaces/{ns}/pods/{name}")
+        click.echo(f'pod "{name}" deleted')
+    if code:
+        click.echo(f"pod {ns}/{name} terminated ({term.get('reason') or 'Error'})", err=True)
+    return code
 
 
 COMMANDS = [run]

@@ -29,6 +29,7 @@ from podrun.status import generate
 
 if TYPE_CHECKING:
     from podrun.lifecycle.pod_worker import PodWorker
+    from podrun.runtime.attach import AttachServer
 
 __all__ = ["ContainerRunner"]
 
@@ -57,6 +58,7 @@ class ContainerRunner:
         self.identity = state.Identity()     # user, capabilities, cgroup: what exec runs as
         self.cgroup = None                   # kernel.cgroups.Cgroup of the current run
         self.stop_signal = signal.SIGTERM    # the image's StopSignal, sent first by a kill
+        self.attach_path = ""                # the current run's attach socket (stdin/tty only)
 
     # ---- reporting ------------------------------------------------------------------------
 
@@ -184,7 +186,7 @@ class ContainerRunner:
             self.cgroup = self._create_cgroup(container_id)
             if self.cgroup is not None:
                 launch_plan.cgroup_procs = self.cgroup.procs_files()
-            launched = await launcher.launch(launch_plan)
+            launched = await self._launch(launch_plan)
         except (ContainerCreateError, PodrunError, OSError) as exc:
             shutil.rmtree(inst, ignore_errors=True)
             await self._remove_cgroup()
@@ -201,8 +203,10 @@ class ContainerRunner:
         self.stop_signal = stop_signal(image.config)
         self.proc = ProcessRef(launched.pid, launched.start_time)
         self.exited = asyncio.ensure_future(wait_exit(launched.pid))
+        attach = await self._attach_server(container_id, launched)
         relay = LogRelay(log_path, {k: fd for k, fd in (("stdout", launched.stdout_fd),
-                                                         ("stderr", launched.stderr_fd)) if fd is not None})
+                                                         ("stderr", launched.stderr_fd)) if fd is not None},
+                         on_output=attach.output if attach else None)
         started_at = rfc3339(ctx.clock.now())
         self._record(container_id, launched, log_path, inst, launch_plan)
         self.report_event("Normal", "Created", f"Created container: {self.name}")
@@ -228,6 +232,8 @@ class ContainerRunner:
             await asyncio.wait_for(asyncio.shield(relay.done), 2)
         except asyncio.TimeoutError:
             relay.close()
+        if attach is not None:
+            attach.close()
         oom_killed = self.cgroup is not None and self.cgroup.oom_kills() > 0
         await self._remove_cgroup()   # and anything the container left running in it
         term = self._finish(status, container_id, started_at, inst, log_path, oom_killed)
@@ -325,6 +331,35 @@ class ContainerRunner:
         exec_plan = rexec.exec_plan(self.proc, argv, self.env, self.cwd, identity=self.identity)
         return await rexec.run_exec(exec_plan, timeout)
 
+    async def _launch(self, launch_plan) -> launcher.Launched:
+        """tty: true gives the container a terminal: its fds 0-2 are the slave, we keep the
+        master, which stands in for stdout (the kubelet logs a tty as stdout)."""
+        if not self.spec.get("tty"):
+            return await launcher.launch(launch_plan)
+        master, slave = os.openpty()
+        launch_plan.stdio, launch_plan.tty = plan.Stdio("fd", "fd", "fd"), True
+        try:
+            launched = await launcher.launch(launch_plan, launcher.StdioFds(slave, slave, slave))
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+        launched.stdout_fd, launched.stdin_fd = master, os.dup(master)
+        return launched
+
+    async def _attach_server(self, container_id: str, launched) -> "AttachServer | None":
+        """`kubectl attach`'s end: only for containers that asked for stdin or a tty."""
+        self.attach_path = ""
+        if not (self.spec.get("stdin") or self.spec.get("tty")):
+            return None
+        from podrun.runtime.attach import AttachServer
+        server = AttachServer(self.ctx.roots.attach_socket(container_id), launched.stdin_fd,
+                              bool(self.spec.get("stdinOnce")), tty=bool(self.spec.get("tty")))
+        await server.start()
+        self.attach_path = server.path
+        return server
+
     def _create_cgroup(self, container_id: str):
         pod_path = (getattr(self.w.sandbox, "extra", None) or {}).get("cgroup")
         if self.ctx.cgroups is None or not pod_path:
@@ -369,4 +404,5 @@ class ContainerRunner:
             name=self.name, container_id=container_id, pid=launched.pid, start_time=launched.start_time,
             restart_count=self.instance, instance_dir=inst, log_path=log_path, env=list(launch_plan.env),
             cwd=launch_plan.cwd, shares_pid=bool(self.w.pod["spec"].get("shareProcessNamespace")),
-            identity=state.Identity.of(launch_plan), cgroup=self.cgroup.path if self.cgroup else ""))
+            identity=state.Identity.of(launch_plan), cgroup=self.cgroup.path if self.cgroup else "",
+            attach=self.attach_path))

@@ -25,8 +25,9 @@ def timestamp_nano(t: float | None = None) -> str:
 class LogRelay:
     """Copies a container run's stdout and stderr pipes into its log file until both close."""
 
-    def __init__(self, path: str, fds: dict[str, int]):
+    def __init__(self, path: str, fds: dict[str, int], on_output=None):
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.on_output = on_output  # called with each chunk read (attached clients)
         self._f = open(path, "ab", buffering=0)
         self._pending: dict[str, bytes] = {}
         self._open = dict(fds)
@@ -48,6 +49,8 @@ class LogRelay:
         if not data:
             self._close(stream, fd)
             return
+        if self.on_output is not None:
+            self.on_output(data)
         buf = self._pending.get(stream, b"") + data
         lines = buf.split(b"\n")
         rest = lines.pop()

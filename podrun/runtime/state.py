@@ -90,6 +90,7 @@ class ContainerRecord:
     shares_pid: bool = False
     identity: Identity = field(default_factory=Identity)
     cgroup: str = ""                                # relative path of this run's cgroup
+    attach: str = ""                                # its attach socket (stdin/tty containers)
 
     @property
     def process(self) -> ProcessRef:
