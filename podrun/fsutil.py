@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["write_json_atomic", "read_json", "append_jsonl", "read_jsonl", "makedirs"]
+__all__ = ["write_json_atomic", "read_json", "append_jsonl", "read_jsonl", "makedirs", "private_socket_path"]
 
 
 def makedirs(path: str, mode: int = 0o755) -> str:
@@ -51,3 +52,19 @@ def read_jsonl(path: str) -> list[Any]:
             return [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
         return []
+
+
+@contextmanager
+def private_socket_path(path: str):
+    """Around the bind of a unix socket at `path`: a stale socket is removed first, and the
+    umask makes the new one 0600 from birth (no window in which others could connect)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    old = os.umask(0o177)
+    try:
+        yield path
+    finally:
+        os.umask(old)

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from podrun.clock import RealClock
 from podrun.errors import PodrunError
-from podrun.fsutil import makedirs, write_json_atomic
+from podrun.fsutil import makedirs, private_socket_path, write_json_atomic
 from podrun.kernel import procs
 from podrun.lifecycle.context import NodeContext
 from podrun.paths import Roots
@@ -93,16 +93,9 @@ async def _serve(roots: Roots) -> None:
     runner = web.AppRunner(make_app(registry), access_log=None, handle_signals=False,
                            handler_cancellation=True)
     await runner.setup()
-    try:
-        os.unlink(roots.socket)
-    except FileNotFoundError:
-        pass
-    old = os.umask(0o177)
-    try:
+    with private_socket_path(roots.socket):
         site = web.UnixSite(runner, roots.socket)
         await site.start()
-    finally:
-        os.umask(old)
     os.chmod(roots.socket, 0o600)
     write_json_atomic(roots.daemon_json, {"pid": os.getpid(), "startTime": procs.read_start_time(os.getpid()),
                                           "socket": roots.socket})

@@ -22,6 +22,8 @@ import os
 import struct
 import termios
 
+from podrun.fsutil import private_socket_path
+
 __all__ = ["AttachServer", "frame", "read_frame", "STDIN", "RESIZE", "CLOSE"]
 
 STDIN, RESIZE, CLOSE = 0, 1, 2
@@ -61,16 +63,8 @@ class AttachServer:
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self) -> None:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        old = os.umask(0o177)
-        try:
+        with private_socket_path(self.path):
             self._server = await asyncio.start_unix_server(self._serve, self.path)
-        finally:
-            os.umask(old)
 
     def output(self, data: bytes) -> None:
         """The container wrote `data`: every client gets it (a slow one buffers in asyncio)."""

@@ -55,3 +55,32 @@ def table(stdout: str) -> list[dict]:
     lines = [l for l in stdout.splitlines() if l.strip()]
     headers = re.split(r"\s{2,}", lines[0].strip())
     return [dict(zip(headers, re.split(r"\s{2,}", l.strip()))) for l in lines[1:]]
+
+
+class PtySession:
+    """`python -m podrun ARGS` on a fresh pseudo-terminal, as a user at a terminal runs it;
+    killed and closed on exit even when the test failed (a context manager)."""
+
+    def __init__(self, env: dict, *args: str, rows: int = 0, cols: int = 0):
+        import fcntl
+        import os
+        import struct
+        import subprocess
+        import sys
+        import termios
+        self.master, slave = os.openpty()
+        if rows:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen([sys.executable, "-m", "podrun", *args], env=env, stdin=slave,
+                                     stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+
+    def __enter__(self) -> "PtySession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import os
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)

@@ -1,16 +1,13 @@
 """kubectl attach and run -i/-t: the container's own stdin and terminal, through the daemon."""
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 
-from helpers import as_yaml, cstatus, pod, running, sh
+from helpers import PtySession, as_yaml, cstatus, pod, running, sh
 from test_run_exec_watch import _read_until
 
 
@@ -24,13 +21,9 @@ def test_run_i_rm_pipes_stdin_prints_output_deletes_the_pod_and_exits_with_its_c
 
 
 def test_run_it_rm_gives_a_terminal_that_follows_the_window_size(podrun):
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "podrun", "run", "shell", "-it", "--rm", "--restart=Never",
-                             "--image=busybox", "--", "sh"], env=podrun.env, stdin=slave, stdout=slave,
-                            stderr=slave, start_new_session=True)
-    os.close(slave)
-    try:
+    with PtySession(podrun.env, "run", "shell", "-it", "--rm", "--restart=Never", "--image=busybox", "--", "sh",
+                    rows=33, cols=111) as session:
+        master, proc = session.master, session.proc
         _read_until(master, b"If you don't see a command prompt, try pressing enter.", timeout=30)
         os.write(master, b"echo hi-$((1+1))\n")
         _read_until(master, b"hi-2")
@@ -41,11 +34,6 @@ def test_run_it_rm_gives_a_terminal_that_follows_the_window_size(podrun):
         os.write(master, b"exit 5\n")
         _read_until(master, b'pod "shell" deleted', timeout=30)
         assert proc.wait(30) == 5
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
     assert podrun("get", "pod", "shell").returncode == 1
 
 

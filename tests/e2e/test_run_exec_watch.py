@@ -15,7 +15,7 @@ import time
 
 import yaml
 
-from helpers import as_yaml, pod, running, sh
+from helpers import PtySession, as_yaml, pod, running, sh
 
 SEED_002 = {
     "apiVersion": "v1", "kind": "Pod",
@@ -75,12 +75,8 @@ def _read_until(fd: int, needle: bytes, timeout: float = 10) -> bytes:
 def test_exec_it_gives_a_real_terminal(podrun):
     podrun.apply_text(as_yaml(pod("term", sh("main", "sleep 3600"))))
     podrun.wait_for("term", running)
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "podrun", "exec", "-it", "term", "--", "sh"],
-                            env=podrun.env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    try:
+    with PtySession(podrun.env, "exec", "-it", "term", "--", "sh", rows=40, cols=100) as session:
+        master, proc = session.master, session.proc
         os.write(master, b"tty; echo hi-$((1+1))\n")
         out = _read_until(master, b"hi-2")
         assert b"/dev/pts/0" in out  # a terminal of the container's own devpts
@@ -100,11 +96,6 @@ def test_exec_it_gives_a_real_terminal(podrun):
         assert time.monotonic() - t0 < 10
         os.write(master, b"exit 3\n")
         assert proc.wait(10) == 3
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
 
 
 def test_exec_t_without_a_terminal_says_so_and_runs_without(podrun):
@@ -208,22 +199,13 @@ def test_seed_s10_the_tutorials_commands_in_order(podrun):
     assert wide[1].split()[:4] == ["web-server-pod", "1/1", "Running", "0"]
     assert p["status"]["podIP"] in wide[1].split()
     # The tutorial types the pod name twice: kubectl ignores what comes before `--` after the pod.
-    master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "podrun", "exec", "-it", "web-server-pod", "web-server-pod",
-                             "--", "bash"], env=podrun.env, stdin=slave, stdout=slave, stderr=slave,
-                            start_new_session=True)
-    os.close(slave)
-    try:
+    with PtySession(podrun.env, "exec", "-it", "web-server-pod", "web-server-pod", "--", "bash") as session:
+        master, proc = session.master, session.proc
         _read_until(master, b"root@web-server-pod:/# ")   # bash's prompt names the pod, as in the tutorial
         os.write(master, b"hostname\n")
         _read_until(master, b"web-server-pod\r\n")
         os.write(master, b"exit\n")
         assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
     # Two containers: the annotation picks the default, with kubectl's line on stderr otherwise.
     two = pod("harbor", sh("registry", "sleep 3600"), sh("registryctl", "sleep 3600"))
     podrun.apply_text(as_yaml(two))
