@@ -356,7 +356,12 @@ class ContainerRunner:
         from podrun.runtime.attach import AttachServer
         server = AttachServer(self.ctx.roots.attach_socket(container_id), launched.stdin_fd,
                               bool(self.spec.get("stdinOnce")), tty=bool(self.spec.get("tty")))
-        await server.start()
+        try:
+            await server.start()
+        except OSError as exc:   # the container runs on; it cannot be attached to
+            self.report_event("Warning", "Failed", f"cannot serve attach for container {self.name}: {exc}")
+            server.close()
+            return None
         self.attach_path = server.path
         return server
 
