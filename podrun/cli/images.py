@@ -14,7 +14,7 @@ import click
 
 from podrun.fsutil import read_json
 from podrun.paths import Roots
-from podrun.runtime.images import Image, ImageStore, familiar, parse_reference, split_tag
+from podrun.images.store import Image, ImageStore, familiar, parse_reference, split_tag
 
 __all__ = ["images_cmd", "image_group", "human_duration", "human_size", "image_rows"]
 
@@ -182,7 +182,7 @@ def image_rm(ctx: click.Context, refs: tuple[str, ...], force: bool) -> None:
 @click.pass_context
 def image_load(ctx: click.Context, path: str, quiet: bool) -> None:
     """Load an image from a docker save or OCI layout tar archive (digests verified)."""
-    from podrun.image_load import load_archive
+    from podrun.images.load import load_archive
     for result in load_archive(_store(ctx), path):
         if not quiet:
             for line in result.lines():

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from podrun.images_build import build_busybox, default_cache_dir
-from podrun.runtime.images import ImageStore
+from podrun.images.build import build_busybox, default_cache_dir
+from podrun.images.store import ImageStore
 
 
 

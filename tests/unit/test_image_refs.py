@@ -9,7 +9,7 @@ import pytest
 
 from podrun.cli.images import human_duration, human_size, image_rows
 from podrun.errors import Conflict, ImageError, NotFound
-from podrun.runtime.images import (Image, ImageStore, InvalidReference, familiar, normalize,
+from podrun.images.store import (Image, ImageStore, InvalidReference, familiar, normalize,
                                    parse_reference, tree_digest)
 
 HEX = "a" * 64

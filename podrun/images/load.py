@@ -29,7 +29,7 @@ import zlib
 from typing import IO, Any
 
 from podrun.errors import ImageError
-from podrun.runtime.images import CONFIG_KEYS, Image, ImageStore, _remove_tree, familiar, normalize, stream_sha256
+from podrun.images.store import CONFIG_KEYS, Image, ImageStore, _remove_tree, familiar, normalize, stream_sha256
 
 __all__ = ["load_archive", "LoadResult"]
 
