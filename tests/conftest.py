@@ -64,8 +64,8 @@ def roots(session_dir) -> Roots:
 
 @pytest.fixture(scope="session")
 def busybox_image(roots):
-    from podrun.images_build import build_busybox
-    from podrun.runtime.images import ImageStore
+    from podrun.images.build import build_busybox
+    from podrun.images.store import ImageStore
     store = ImageStore(roots.images_dir)
     build_busybox(store, os.environ.get("PODRUN_CACHE", "/var/cache/podrun/debs"))
     return store.resolve("busybox")
@@ -73,8 +73,8 @@ def busybox_image(roots):
 
 @pytest.fixture(scope="session")
 def nginx_image(roots):
-    from podrun.images_build import build_nginx
-    from podrun.runtime.images import ImageStore
+    from podrun.images.build import build_nginx
+    from podrun.images.store import ImageStore
     store = ImageStore(roots.images_dir)
     build_nginx(store, os.environ.get("PODRUN_CACHE", "/var/cache/podrun/debs"))
     return store.resolve("nginx")

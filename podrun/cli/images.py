@@ -1,22 +1,25 @@
 """`podrun images` and `podrun image tag|rm|inspect|ls`: the local image store, shown as Docker does.
 
-These read and write the store directly (podrun/runtime/images.py); the daemon is only told,
-best effort, that images changed so that pods waiting in ImagePullBackOff retry at once.
+These read and write the store directly (podrun/images/); the daemon is only told, best effort,
+that images changed so that pods waiting in ImagePullBackOff retry at once. The table is
+printers/images.py's.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-from typing import Callable
+import time
 
 import click
 
-from podrun.fsutil import read_json
+from podrun.images.load import load_archive
+from podrun.images.reference import tag_matcher
+from podrun.images.store import ImageStore
 from podrun.paths import Roots
-from podrun.runtime.images import Image, ImageStore, familiar, parse_reference, split_tag
+from podrun.printers.images import image_ids, image_rows, images_table
+from podrun.status.files import image_in_use
 
-__all__ = ["images_cmd", "image_group", "human_duration", "human_size", "image_rows"]
+__all__ = ["images_cmd", "image_group", "tell_daemon_images_changed"]
 
 
 def _roots(ctx: click.Context) -> Roots:
@@ -27,95 +30,11 @@ def _store(ctx: click.Context) -> ImageStore:
     return ImageStore(_roots(ctx).images_dir)
 
 
-def human_duration(seconds: float) -> str:
-    """Docker's go-units HumanDuration ("About a minute", "2 minutes", "3 weeks")."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
-
-
-def human_size(size: float) -> str:
-    """Docker's go-units HumanSizeWithPrecision(size, 3): decimal units, "4.86MB", "800kB"."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
-    i = 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000.0
-        i += 1
-    return f"{size:.3g}{units[i]}"
-
-
-def _age(created: str, now: float) -> str:
-    try:
-        ts = dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return "<unknown>"
-    return human_duration(max(0.0, now - ts)) + " ago"
-
-
-def image_rows(images: list[Image], now: float, no_trunc: bool = False,
-               match: Callable[[str], bool] | None = None) -> list[list[str]]:
-    """One row per tag (an untagged image: one <none> row), newest image first, like docker."""
-    rows: list[tuple[str, list[str]]] = []
-    for img in images:
-        shown_id = img.id if no_trunc else img.short_id
-        tail = [shown_id, _age(img.created, now), human_size(img.size)]
-        tags = [t for t in img.tags if match is None or match(t)]
-        if match is None and not tags:
-            tags = [""]
-        for tag in tags:
-            repo, name = split_tag(tag) if tag else ("<none>", "<none>")
-            rows.append((img.created, [familiar(repo), name, *tail]))
-    rows.sort(key=lambda r: (r[1][0], r[1][1]))
-    rows.sort(key=lambda r: r[0], reverse=True)
-    return [r for _, r in rows]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["   ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "   " + r[-1] for r in [header, *rows]]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _matcher(reference: str | None) -> Callable[[str], bool] | None:
-    """`busybox` matches every tag of the repository, `busybox:1.35` that tag only (docker)."""
-    if not reference:
-        return None
-    ref = parse_reference(reference)
-    if ":" in reference.rpartition("/")[2]:
-        return lambda tag: tag == str(ref)
-    return lambda tag: split_tag(tag)[0] == ref.name
-
-
 def _list(ctx: click.Context, reference: str | None, quiet: bool, no_trunc: bool) -> None:
-    match = _matcher(reference)
-    rows = image_rows(_store(ctx).list(), dt.datetime.now().timestamp(), no_trunc, match)
-    if quiet:
-        for shown_id in dict.fromkeys(r[2] for r in rows):
-            click.echo(shown_id)
-        return
-    header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
-    click.echo(_table(header, rows))
+    match = tag_matcher(reference) if reference else None
+    rows = image_rows(_store(ctx).list(), time.time(), no_trunc, match)
+    for line in image_ids(rows) if quiet else [images_table(rows)]:
+        click.echo(line)
 
 
 _list_options = [
@@ -159,7 +78,7 @@ def image_ls(ctx: click.Context, reference: str | None, quiet: bool, no_trunc: b
 def image_tag(ctx: click.Context, src: str, dst: str) -> None:
     """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""
     _store(ctx).tag(src, dst)
-    _tell_daemon(_roots(ctx))
+    tell_daemon_images_changed(_roots(ctx))
 
 
 @image_group.command("rm")
@@ -169,7 +88,7 @@ def image_tag(ctx: click.Context, src: str, dst: str) -> None:
 def image_rm(ctx: click.Context, refs: tuple[str, ...], force: bool) -> None:
     """Remove tags; an image goes with its last tag (refused while a running container uses it)."""
     store, roots = _store(ctx), _roots(ctx)
-    in_use = None if force else (lambda image_id: _used_by_running_container(roots, image_id))
+    in_use = None if force else (lambda image_id: image_in_use(roots, image_id))
     for ref in refs:
         for line in store.remove(ref, in_use=in_use):
             click.echo(line)
@@ -182,12 +101,11 @@ def image_rm(ctx: click.Context, refs: tuple[str, ...], force: bool) -> None:
 @click.pass_context
 def image_load(ctx: click.Context, path: str, quiet: bool) -> None:
     """Load an image from a docker save or OCI layout tar archive (digests verified)."""
-    from podrun.image_load import load_archive
     for result in load_archive(_store(ctx), path):
         if not quiet:
             for line in result.lines():
                 click.echo(line)
-    _tell_daemon(_roots(ctx))
+    tell_daemon_images_changed(_roots(ctx))
 
 
 @image_group.command("inspect")
@@ -199,23 +117,7 @@ def image_inspect(ctx: click.Context, refs: tuple[str, ...]) -> None:
     click.echo(json.dumps([store.inspect(r) for r in refs], indent=4))
 
 
-def _used_by_running_container(roots: Roots, image_id: str) -> bool:
-    """True when a pod's status shows a running container of this image (imageID ends @<id>)."""
-    try:
-        pods = os.listdir(roots.pods_dir)
-    except FileNotFoundError:
-        return False
-    for name in pods:
-        doc = read_json(os.path.join(roots.pods_dir, name, "status.json"), {}) or {}
-        status = doc.get("status", doc) if isinstance(doc, dict) else {}
-        for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-            for cs in status.get(key) or []:
-                if "running" in (cs.get("state") or {}) and str(cs.get("imageID", "")).endswith(image_id):
-                    return True
-    return False
-
-
-def _tell_daemon(roots: Roots) -> None:
+def tell_daemon_images_changed(roots: Roots) -> None:
     """A running daemon ends its image back-offs early; without one there is nothing to tell."""
     if not os.path.exists(roots.socket):
         return

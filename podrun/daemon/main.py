@@ -25,7 +25,7 @@ from podrun.kernel import procs
 from podrun.lifecycle.context import NodeContext
 from podrun.paths import Roots
 from podrun.runtime import podcgroups
-from podrun.runtime.images import ImageStore
+from podrun.images.store import ImageStore
 from podrun.runtime.pause import ensure_pause
 from podrun.runtime.podnet import PodNetwork, pods_on_disk
 from podrun.status.manager import StatusManager

@@ -14,7 +14,7 @@ import os
 import shutil
 import uuid
 
-from podrun.api import defaults, validation
+from podrun.api import defaults, update_validation, validation
 from podrun.api.manifests import Document
 from podrun.clock import rfc3339
 from podrun.errors import Conflict, InvalidManifest, NotFound
@@ -94,7 +94,7 @@ class PodRegistry:
             if _comparable(old) == _comparable(pod):
                 return "unchanged", self._full(key)
             if not _images_only(old, pod):
-                raise Conflict(validation.validate_update(old, pod) or
+                raise Conflict(update_validation.validate_update(old, pod) or
                                f'The Pod "{key[1]}" is invalid: spec: Forbidden: pod updates may not '
                                f'change fields other than `spec.containers[*].image`')
             return "configured", self._update_images(key, pod)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from podrun.errors import CgroupError
 
 __all__ = ["Limits", "Stats", "Layout", "Cgroup", "detect", "DEFAULT_DEVICE_RULES",
-           "shares_to_weight", "milli_cpu_to_shares", "milli_cpu_to_quota", "parse_keyed",
+           "shares_to_weight", "parse_keyed",
            "working_set", "cgroup2_mounted_at", "v1_mounts", "V1_CONTROLLERS", "V2_CONTROLLERS"]
 
 # The v1 hierarchies a podrun cgroup is created in. cpuset is left out on purpose: a new
@@ -71,10 +71,6 @@ DEFAULT_DEVICE_RULES = [
 
 KILL_TIMEOUT = 2.0   # kill_all gives up after this long; destroy then reports what is left
 _PIDFD_BATCH = 128   # pidfds held open at once while signalling (a fork bomb must not hit EMFILE)
-
-# kubelet cm/helpers_linux.go
-MIN_SHARES, MAX_SHARES, SHARES_PER_CPU, MIN_QUOTA = 2, 262144, 1024, 1000
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -113,20 +109,6 @@ class Layout:
 def shares_to_weight(shares: int) -> int:
     """cpu.shares (2..262144) to cpu.weight (1..10000), runc `ConvertCPUSharesToCgroupV2Value`."""
     return max(1, min(10000, 1 + ((shares - 2) * 9999) // 262142))
-
-
-def milli_cpu_to_shares(milli_cpu: int) -> int:
-    """kubelet `MilliCPUToShares`: no request still gets the minimum, 2."""
-    if milli_cpu <= 0:
-        return MIN_SHARES
-    return max(MIN_SHARES, min(MAX_SHARES, milli_cpu * SHARES_PER_CPU // 1000))
-
-
-def milli_cpu_to_quota(milli_cpu: int, period: int = 100000) -> int | None:
-    """kubelet `MilliCPUToQuota`: None (no limit) for 0, and never below 1 ms per period."""
-    if milli_cpu <= 0:
-        return None
-    return max(MIN_QUOTA, milli_cpu * period // 1000)
 
 
 def parse_keyed(text: str) -> dict[str, int]:

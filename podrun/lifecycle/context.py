@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from podrun.clock import Clock
 from podrun.lifecycle.restart import Backoff
 from podrun.paths import Roots
-from podrun.runtime.images import ImageStore
+from podrun.images.store import ImageStore
 from podrun.status.manager import StatusManager
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+from podrun.api.qos import qos_class
 from podrun.printers.duration import age, timestamp
 from podrun.printers.table import tabwrite
 
@@ -120,36 +121,8 @@ def _quantity(value: Any) -> Decimal:
 
 
 def pod_qos(pod: dict[str, Any]) -> str:
-    """kubectl/pkg/util/qos GetPodQOS: BestEffort, Burstable or Guaranteed.
-
-    Requests missing for a resource with a limit count as equal to the limit, as the API
-    server's defaulting (SetDefaults_Pod) makes them before anyone reads the pod.
-    """
-    status_qos = (pod.get("status") or {}).get("qosClass")
-    if status_qos:
-        return status_qos
-    spec = pod.get("spec") or {}
-    requests: dict[str, Decimal] = {}
-    limits: dict[str, Decimal] = {}
-    guaranteed = True
-    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-        res = c.get("resources") or {}
-        c_limits = res.get("limits") or {}
-        c_requests = dict(c_limits)
-        c_requests.update(res.get("requests") or {})
-        for name in ("cpu", "memory"):
-            if name in c_requests and _quantity(c_requests[name]) != 0:
-                requests[name] = requests.get(name, Decimal(0)) + _quantity(c_requests[name])
-            if name in c_limits and _quantity(c_limits[name]) != 0:
-                limits[name] = limits.get(name, Decimal(0)) + _quantity(c_limits[name])
-        if not all(name in c_limits for name in ("cpu", "memory")):
-            guaranteed = False
-    if not requests and not limits:
-        return "BestEffort"
-    if guaranteed and len(requests) == len(limits) and all(
-            name in limits and limits[name] == q for name, q in requests.items()):
-        return "Guaranteed"
-    return "Burstable"
+    """describe.go: the status's qosClass, else GetPodQOS of the spec."""
+    return (pod.get("status") or {}).get("qosClass") or qos_class(pod.get("spec") or {})
 
 
 # -- metadata blocks ----------------------------------------------------------------------------

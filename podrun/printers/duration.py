@@ -2,7 +2,8 @@
 
 A line-for-line port of apimachinery `pkg/util/duration/duration.go` (`HumanDuration`,
 `ShortHumanDuration`) plus kubectl's `translateTimestampSince`. Go truncates toward zero
-when it turns a Duration into whole seconds/minutes/hours; so do we.
+when it turns a Duration into whole seconds/minutes/hours; so do we. `podrun images` speaks
+Docker's words instead: docker_human_duration is go-units `HumanDuration` ("2 minutes").
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import math
 
 from podrun.clock import parse_rfc3339
 
-__all__ = ["human_duration", "short_human_duration", "age", "timestamp"]
+__all__ = ["human_duration", "short_human_duration", "docker_human_duration", "age", "timestamp"]
 
 _MINUTE = 60
 _HOUR = 60 * _MINUTE
@@ -83,3 +84,31 @@ def age(value: str | None, now: float) -> str:
     if ts is None:
         return "<unknown>"
     return human_duration(now - ts)
+
+
+def docker_human_duration(seconds: float) -> str:
+    """Docker's go-units HumanDuration ("About a minute", "2 minutes", "3 weeks")."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"

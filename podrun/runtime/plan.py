@@ -32,7 +32,7 @@ from podrun.runtime import security
 from podrun.runtime.security import CreateContainerConfigError
 
 if TYPE_CHECKING:
-    from podrun.runtime.sandbox import SandboxInfo
+    from podrun.runtime.state import SandboxInfo
 
 __all__ = [
     "Bind", "Overlay", "Proc", "Sysfs", "Tmpfs", "Devpts", "Symlink", "MakeDir", "MakeFile",

@@ -21,19 +21,36 @@ import logging
 import os
 from dataclasses import dataclass
 
+from podrun.api.qos import BEST_EFFORT, BURSTABLE, GUARANTEED, qos_class
 from podrun.api.quantity import cpu_millis, memory_bytes
 from podrun.errors import CgroupError
 from podrun.kernel import cgroups
 from podrun.kernel.cgroups import Cgroup, Layout, Limits
-from podrun.status.generate import qos_class
 
 __all__ = ["PodCgroups", "container_limits", "pod_limits", "pod_cgroup_path", "DEFAULT_POD_PIDS_LIMIT",
-           "from_env"]
+           "from_env", "milli_cpu_to_shares", "milli_cpu_to_quota"]
 
 log = logging.getLogger("podrun.runtime")
 
 DEFAULT_POD_PIDS_LIMIT = 1024   # kubelet's podPidsLimit is unlimited by default; a fork bomb must not take the node
-_QOS_DIR = {"Guaranteed": "", "Burstable": "burstable", "BestEffort": "besteffort"}
+_QOS_DIR = {GUARANTEED: "", BURSTABLE: "burstable", BEST_EFFORT: "besteffort"}
+
+# kubelet cm/helpers_linux.go
+MIN_SHARES, MAX_SHARES, SHARES_PER_CPU, MIN_QUOTA = 2, 262144, 1024, 1000
+
+
+def milli_cpu_to_shares(milli_cpu: int) -> int:
+    """kubelet `MilliCPUToShares`: no request still gets the minimum, 2."""
+    if milli_cpu <= 0:
+        return MIN_SHARES
+    return max(MIN_SHARES, min(MAX_SHARES, milli_cpu * SHARES_PER_CPU // 1000))
+
+
+def milli_cpu_to_quota(milli_cpu: int, period: int = 100000) -> int | None:
+    """kubelet `MilliCPUToQuota`: None (no limit) for 0, and never below 1 ms per period."""
+    if milli_cpu <= 0:
+        return None
+    return max(MIN_QUOTA, milli_cpu * period // 1000)
 
 
 def _quantity(res: dict, kind: str, name: str) -> str | None:
@@ -51,8 +68,8 @@ def container_limits(container: dict) -> Limits:
     memory = memory_bytes(mem_lim) if mem_lim is not None else 0
     return Limits(
         memory=memory or None,
-        cpu_shares=cgroups.milli_cpu_to_shares(cpu_millis(shares_from) if shares_from else 0),
-        cpu_quota=cgroups.milli_cpu_to_quota(cpu_millis(cpu_lim)) if cpu_lim is not None else None)
+        cpu_shares=milli_cpu_to_shares(cpu_millis(shares_from) if shares_from else 0),
+        cpu_quota=milli_cpu_to_quota(cpu_millis(cpu_lim)) if cpu_lim is not None else None)
 
 
 def _effective(spec: dict, per_container) -> tuple[int, bool]:
@@ -95,10 +112,10 @@ def pod_limits(spec: dict, pids_limit: int | None) -> Limits:
     requests, _ = _effective(spec, cpu_request)
     cpu_total, cpu_all = _effective(spec, cpu_limit)
     mem_total, mem_all = _effective(spec, mem_limit)
-    besteffort = qos_class(spec) == "BestEffort"
+    besteffort = qos_class(spec) == BEST_EFFORT
     return Limits(
-        cpu_shares=cgroups.milli_cpu_to_shares(0 if besteffort else requests),
-        cpu_quota=cgroups.milli_cpu_to_quota(cpu_total) if cpu_all and cpu_total else None,
+        cpu_shares=milli_cpu_to_shares(0 if besteffort else requests),
+        cpu_quota=milli_cpu_to_quota(cpu_total) if cpu_all and cpu_total else None,
         memory=mem_total if mem_all and mem_total else None,
         pids=pids_limit if pids_limit and pids_limit > 0 else None)
 
@@ -129,7 +146,7 @@ class PodCgroups:
         try:
             qos_dir = _QOS_DIR[qos_class(spec)]
             if qos_dir == "besteffort" and self.layout.has("cpu"):
-                Cgroup(self.layout, f"{self.parent}/besteffort").set_limits(Limits(cpu_shares=2))
+                Cgroup(self.layout, f"{self.parent}/besteffort").set_limits(Limits(cpu_shares=MIN_SHARES))
             cg.set_limits(self._available(pod_limits(spec, pids)))
         except BaseException:
             cg.remove_now()

@@ -6,23 +6,20 @@ Ported from the kubelet:
   generateAPIPodStatus appends them (PodReadyToStartContainers, Initialized, Ready,
   ContainersReady, PodScheduled), after the conditions the kubelet does not own;
 - `initial_container_status`: convertToAPIContainerStatuses' default waiting state;
-- `terminated_reason`: the reason containerd/CRI-O give an exited container;
-- `qos_class`: pkg/apis/core/v1/helper/qos GetPodQOS.
+- `terminated_reason`: the reason containerd/CRI-O give an exited container.
+The pod's QoS class is api/qos.py's.
 
 Statuses are plain dicts as in `kubectl get pod -o json`; a container with no status dict is
 "unknown" in upstream's sense.
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Iterable
-
-from podrun.api.quantity import parse_quantity
 
 __all__ = [
     "PENDING", "RUNNING", "SUCCEEDED", "FAILED",
     "pod_phase", "pod_conditions", "initial_container_status", "terminated_reason",
-    "is_sidecar", "qos_class", "go_string_list",
+    "is_sidecar", "go_string_list",
 ]
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
@@ -323,43 +320,3 @@ def terminated_reason(exit_code: int, signal: int | None, oom_killed: bool) -> s
     if exit_code == 0 and not signal:
         return "Completed"
     return "Error"
-
-
-# ---- QoS --------------------------------------------------------------------------------
-
-_QOS_RESOURCES = ("cpu", "memory")
-
-
-def qos_class(spec: dict) -> str:
-    """v1 qos GetPodQOS: Guaranteed, Burstable or BestEffort (cpu and memory only).
-
-    Requests left unset default to the limits, as API defaulting does before the kubelet sees
-    the pod.
-    """
-    requests: dict[str, Decimal] = {}
-    limits: dict[str, Decimal] = {}
-    guaranteed = True
-    for c in list(spec.get("initContainers", [])) + list(spec.get("containers", [])):
-        res = c.get("resources") or {}
-        c_limits = res.get("limits") or {}
-        c_requests = {**c_limits, **(res.get("requests") or {})}
-        for name, q in c_requests.items():
-            if name in _QOS_RESOURCES and parse_quantity(q) != 0:
-                requests[name] = requests.get(name, Decimal(0)) + parse_quantity(q)
-        found = set()
-        for name, q in c_limits.items():
-            if name in _QOS_RESOURCES and parse_quantity(q) != 0:
-                found.add(name)
-                limits[name] = limits.get(name, Decimal(0)) + parse_quantity(q)
-        if not found.issuperset(_QOS_RESOURCES):
-            guaranteed = False
-    if not requests and not limits:
-        return "BestEffort"
-    if guaranteed:
-        for name, q in requests.items():
-            if limits.get(name) != q:
-                guaranteed = False
-                break
-    if guaranteed and len(requests) == len(limits):
-        return "Guaranteed"
-    return "Burstable"

@@ -18,6 +18,7 @@ import copy
 import logging
 import os
 
+from podrun.api.qos import qos_class
 from podrun.clock import Clock, rfc3339
 from podrun.fsutil import makedirs, read_json, write_json_atomic
 from podrun.paths import Roots
@@ -71,7 +72,7 @@ class StatusManager:
                 "conditions": [],
                 "hostIP": self.host_ip,
                 "hostIPs": [{"ip": self.host_ip}],
-                "qosClass": generate.qos_class(spec),
+                "qosClass": qos_class(spec),
                 "initContainerStatuses": [
                     generate.initial_container_status(c, has_init, True, c.get("image", ""))
                     for c in spec.get("initContainers", [])],

@@ -1,4 +1,4 @@
-"""The nginx image end to end (built from Debian's nginx by images_build.build_nginx), and a pod
+"""The nginx image end to end (built from Debian's nginx by images/build.py build_nginx), and a pod
 from an image loaded with `podrun image load -i` (a docker save archive made here)."""
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ import pytest
 from archives import CONFIG, TOP, base_layer as _base_layer, docker_archive, image_config as _image_config
 from archives import oci_archive, tar_layer as _tar
 from podrun.errors import ImageError
-from podrun.image_load import load_archive
-from podrun.runtime.images import ImageStore
+from podrun.images.load import load_archive
+from podrun.images.store import ImageStore
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

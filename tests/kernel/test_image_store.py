@@ -1,4 +1,4 @@
-"""The busybox image built for real from Debian's busybox-static (podrun/images_build.py) into a
+"""The busybox image built for real from Debian's busybox-static (podrun/images/build.py) into a
 throw-away store: the rootfs runs under chroot, and a rebuild is a fast no-op.
 
 The .deb comes from PODRUN_CACHE (default /var/cache/podrun/debs); when it is not there yet the
@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from podrun.images_build import build_busybox, default_cache_dir
-from podrun.runtime.images import ImageStore
+from podrun.images.build import build_busybox, default_cache_dir
+from podrun.images.store import ImageStore
 
 
 

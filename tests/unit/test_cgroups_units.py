@@ -1,4 +1,4 @@
-"""kernel/cgroups.py without a cgroup filesystem: the kubelet's and runc's conversions, the
+"""kernel/cgroups.py without a cgroup filesystem: runc's shares-to-weight conversion, the
 parsers on sample text, layout detection from sample mountinfo, and the v2 file formats that
 cannot exist on a v1 host, written into a fake directory tree."""
 from __future__ import annotations
@@ -37,18 +37,6 @@ V2_MOUNTINFO = """\
 def test_shares_convert_to_weight_like_runc():
     assert [cgroups.shares_to_weight(s) for s in (2, 1024, 262144)] == [1, 39, 10000]
     assert cgroups.shares_to_weight(0) == 1 and cgroups.shares_to_weight(10**7) == 10000
-
-
-def test_milli_cpu_to_shares_follows_the_kubelet():
-    shares = [cgroups.milli_cpu_to_shares(m) for m in (0, 1, 100, 250, 1000, 10**6)]
-    assert shares == [2, 2, 102, 256, 1024, 262144]
-
-
-def test_milli_cpu_to_quota_follows_the_kubelet():
-    assert cgroups.milli_cpu_to_quota(0) is None
-    assert cgroups.milli_cpu_to_quota(500) == 50000
-    assert cgroups.milli_cpu_to_quota(1) == 1000                  # never below 1 ms per period
-    assert cgroups.milli_cpu_to_quota(250, period=200000) == 50000
 
 
 def test_keyed_files_parse_to_integers():

@@ -2,7 +2,7 @@
 import pytest
 
 from podrun.status.generate import (
-    initial_container_status, pod_conditions, pod_phase, qos_class, terminated_reason)
+    initial_container_status, pod_conditions, pod_phase, terminated_reason)
 
 T0, T1 = "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"
 
@@ -231,20 +231,3 @@ def test_initial_container_status(has_init, is_init, reason):
     (137, 9, True, "OOMKilled")])
 def test_terminated_reason(exit_code, signal, oom, reason):
     assert terminated_reason(exit_code, signal, oom) == reason
-
-
-def _res(requests=None, limits=None):
-    return {"name": "c", "resources": {k: v for k, v in (("requests", requests), ("limits", limits)) if v}}
-
-
-@pytest.mark.parametrize("containers,qos", [
-    ([{"name": "c"}], "BestEffort"),
-    ([_res(requests={"cpu": "100m"})], "Burstable"),
-    ([_res(limits={"cpu": "1", "memory": "64Mi"})], "Guaranteed"),
-    ([_res(requests={"cpu": "1", "memory": "64Mi"}, limits={"cpu": "1", "memory": "64Mi"})], "Guaranteed"),
-    ([_res(requests={"cpu": "500m", "memory": "64Mi"}, limits={"cpu": "1", "memory": "64Mi"})], "Burstable"),
-    ([_res(limits={"cpu": "1", "memory": "64Mi"}), {"name": "d"}], "Burstable"),
-    ([_res(requests={"ephemeral-storage": "1Gi"})], "BestEffort"),
-])
-def test_qos_class(containers, qos):
-    assert qos_class({"containers": containers}) == qos

@@ -1,5 +1,5 @@
 """Image references normalised as Docker does, and the local store's tag/resolve/remove/list on a
-tiny fake rootfs (no root, no network): podrun/runtime/images.py, and the `podrun images` columns."""
+tiny fake rootfs (no root, no network): podrun/images/, and the `podrun images` columns."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,11 @@ import os
 
 import pytest
 
-from podrun.cli.images import human_duration, human_size, image_rows
 from podrun.errors import Conflict, ImageError, NotFound
-from podrun.runtime.images import (Image, ImageStore, InvalidReference, familiar, normalize,
-                                   parse_reference, tree_digest)
+from podrun.images.reference import InvalidReference, familiar, normalize, parse_reference
+from podrun.images.store import Image, ImageStore, tree_digest
+from podrun.printers.duration import docker_human_duration
+from podrun.printers.images import human_size, image_rows
 
 HEX = "a" * 64
 
@@ -201,7 +202,7 @@ def test_inspect_is_dockers_shape(store, busybox):
                                           (5 * 3600, "5 hours"), (3 * 86400, "3 days"), (20 * 86400, "2 weeks"),
                                           (90 * 86400, "3 months"), (800 * 86400, "2 years")])
 def test_human_duration_is_dockers(seconds, want):
-    assert human_duration(seconds) == want
+    assert docker_human_duration(seconds) == want
 
 
 @pytest.mark.parametrize("size,want", [(12, "12B"), (800_000, "800kB"), (4_860_000, "4.86MB"),

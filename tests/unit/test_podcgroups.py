@@ -1,9 +1,11 @@
-"""The resource rules of runtime/podcgroups.py: kubelet calculateLinuxResources and
-ResourceConfigForPod, and where a pod's cgroup lives for each QoS class."""
+"""The resource rules of runtime/podcgroups.py: kubelet MilliCPUToShares/MilliCPUToQuota,
+calculateLinuxResources and ResourceConfigForPod, and where a pod's cgroup lives for each QoS
+class."""
 from __future__ import annotations
 
 from podrun.kernel.cgroups import Limits
-from podrun.runtime.podcgroups import container_limits, pod_cgroup_path, pod_limits
+from podrun.runtime.podcgroups import (container_limits, milli_cpu_to_quota, milli_cpu_to_shares, pod_cgroup_path,
+                                       pod_limits)
 
 
 def c(name="c", requests=None, limits=None, restart=None):
@@ -15,6 +17,18 @@ def c(name="c", requests=None, limits=None, restart=None):
 
 def pod(uid="u1", containers=(), init=()):
     return {"metadata": {"uid": uid}, "spec": {"containers": list(containers), "initContainers": list(init)}}
+
+
+def test_milli_cpu_to_shares_follows_the_kubelet():
+    shares = [milli_cpu_to_shares(m) for m in (0, 1, 100, 250, 1000, 10**6)]
+    assert shares == [2, 2, 102, 256, 1024, 262144]
+
+
+def test_milli_cpu_to_quota_follows_the_kubelet():
+    assert milli_cpu_to_quota(0) is None
+    assert milli_cpu_to_quota(500) == 50000
+    assert milli_cpu_to_quota(1) == 1000                  # never below 1 ms per period
+    assert milli_cpu_to_quota(250, period=200000) == 50000
 
 
 def test_container_without_resources_gets_minimum_shares_only():

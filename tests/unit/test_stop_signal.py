@@ -4,7 +4,7 @@ from __future__ import annotations
 import signal
 
 from podrun.lifecycle.termination import stop_signal
-from podrun.runtime.images import CONFIG_KEYS
+from podrun.images.store import CONFIG_KEYS
 
 
 def test_stop_signal_by_name_short_name_or_number():

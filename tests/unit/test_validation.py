@@ -12,7 +12,8 @@ from podrun.api.defaults import apply_defaults
 from podrun.api.fieldpath import FieldPath
 from podrun.api.manifests import Document, load_text
 from podrun.api.quantity import ERR_FORMAT_WRONG, ERR_SUFFIX, cpu_millis, memory_bytes, parse_quantity
-from podrun.api.validation import validate, validate_all, validate_update
+from podrun.api.update_validation import validate_update
+from podrun.api.validation import validate, validate_all
 
 FILE = "pods.yaml"
 DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "

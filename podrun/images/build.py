@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from podrun.errors import ImageError
 from podrun.fsutil import read_json, write_json_atomic
-from podrun.runtime.images import Image, ImageStore, file_sha256, tree_digest
+from podrun.images.store import Image, ImageStore, file_sha256, tree_digest
 
 __all__ = ["BuildResult", "build_busybox", "build_nginx", "nginx_packages", "BUILDERS", "DEFAULT_CACHE", "default_cache_dir",
            "ROOTFS_INPUTS", "upstream_version"]
@@ -42,7 +42,7 @@ __all__ = ["BuildResult", "build_busybox", "build_nginx", "nginx_packages", "BUI
 # Bump when the way a rootfs is assembled changes: the stamp then no longer matches.
 BUILDER_VERSION = "1"
 DEFAULT_CACHE = "/var/cache/podrun/debs"
-ROOTFS_INPUTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rootfs")
+ROOTFS_INPUTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "rootfs")
 BUSYBOX_REPO = "docker.io/library/busybox"
 BUSYBOX_CONFIG = {
     "Entrypoint": None,

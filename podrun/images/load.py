@@ -29,7 +29,8 @@ import zlib
 from typing import IO, Any
 
 from podrun.errors import ImageError
-from podrun.runtime.images import CONFIG_KEYS, Image, ImageStore, _remove_tree, familiar, normalize, stream_sha256
+from podrun.images.reference import familiar, normalize
+from podrun.images.store import CONFIG_KEYS, Image, ImageStore, remove_tree, stream_sha256
 
 __all__ = ["load_archive", "LoadResult"]
 
@@ -199,7 +200,7 @@ def _install(store: ImageStore, archive: _Archive, config: dict, layers, tags: l
                 raise ImageError(f"{archive.path}: {exc}") from None
         image = store.add_rootfs(root, cfg, refs, move=True)
     finally:
-        _remove_tree(stage)
+        remove_tree(stage)
     return LoadResult(image, refs)
 
 

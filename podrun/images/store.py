@@ -16,9 +16,8 @@ file hash or link target; never times), so the same content always gets the same
 rebuild of unchanged inputs is recognised. The blob directory is named by the bare hex: a
 colon would split an overlayfs lowerdir option.
 
-References are normalised as Docker does (distribution/reference `ParseNormalizedNamed`):
-`busybox` -> `docker.io/library/busybox:latest`; a first component with '.' or ':' or equal
-to `localhost` is a registry host; `name@sha256:<hex>` and bare IDs resolve by ID.
+References are parsed by images/reference.py; a tag, `name@sha256:<hex>` or an unambiguous ID
+prefix resolves to an image.
 """
 from __future__ import annotations
 
@@ -39,107 +38,13 @@ from typing import Any, Callable, Iterator
 
 from podrun.errors import Conflict, ImageError, NotFound
 from podrun.fsutil import read_json, write_json_atomic
+from podrun.images.reference import InvalidReference, familiar, normalize, parse_reference, split_tag
 
-__all__ = [
-    "DEFAULT_DOMAIN", "Reference", "InvalidReference", "Image", "ImageStore",
-    "parse_reference", "normalize", "familiar", "split_tag", "tree_digest", "file_sha256", "stream_sha256", "CONFIG_KEYS",
-]
+__all__ = ["Image", "ImageStore", "tree_digest", "file_sha256", "stream_sha256", "remove_tree", "CONFIG_KEYS"]
 
-DEFAULT_DOMAIN = "docker.io"
-OFFICIAL_PREFIX = "library/"
 CONFIG_KEYS = ("Entrypoint", "Cmd", "Env", "WorkingDir", "User", "ExposedPorts", "StopSignal")
 
-# distribution/reference regexp.go
-_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_DOMAIN = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?")
 _ID_PREFIX = re.compile(r"(?:sha256:)?([0-9a-f]{4,64})")
-
-
-class InvalidReference(NotFound, ImageError):
-    """A reference Docker would refuse ("invalid reference format").
-
-    Also a NotFound: whoever waits for an image (ErrImagePull) treats it as not pullable."""
-
-
-@dataclass(frozen=True)
-class Reference:
-    domain: str                 # docker.io, habor-repo.com, localhost:5000
-    path: str                   # library/busybox
-    tag: str | None = None
-    digest: str | None = None   # sha256:<hex>
-
-    @property
-    def name(self) -> str:
-        """The repository: docker.io/library/busybox."""
-        return f"{self.domain}/{self.path}"
-
-    def __str__(self) -> str:
-        s = self.name
-        if self.tag:
-            s += ":" + self.tag
-        if self.digest:
-            s += "@" + self.digest
-        return s
-
-
-def parse_reference(text: str) -> Reference:
-    """Docker's ParseNormalizedNamed + TagNameOnly: the tag defaults to latest without a digest."""
-    raw = text
-    if not text or text != text.strip():
-        raise InvalidReference(f'invalid reference format: "{raw}"')
-    name, _, digest = text.partition("@")
-    if digest and not _DIGEST.fullmatch(digest):
-        raise InvalidReference(f'invalid reference format: "{raw}": bad digest "{digest}"')
-    tag = None
-    colon, slash = name.rfind(":"), name.rfind("/")
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1:]
-        if not _TAG.fullmatch(tag):
-            raise InvalidReference(f'invalid reference format: "{raw}": bad tag "{tag}"')
-    first, sep, rest = name.partition("/")
-    # distribution/reference normalize.go splitDockerDomain
-    if sep and (("." in first or ":" in first) or first == "localhost" or first.lower() != first):
-        if not _DOMAIN.fullmatch(first):
-            raise InvalidReference(f'invalid reference format: "{raw}": bad registry "{first}"')
-        domain, path = first, rest
-    else:
-        domain, path = DEFAULT_DOMAIN, name
-    if domain == "index.docker.io":
-        domain = DEFAULT_DOMAIN
-    if domain == DEFAULT_DOMAIN and "/" not in path:
-        path = OFFICIAL_PREFIX + path
-    if any(c != c.lower() for c in path):
-        raise InvalidReference(f'invalid reference format: repository name "{path}" must be lowercase')
-    if not path or not all(_COMPONENT.fullmatch(c) for c in path.split("/")):
-        raise InvalidReference(f'invalid reference format: "{raw}"')
-    if tag is None and not digest:
-        tag = "latest"
-    return Reference(domain, path, tag, digest or None)
-
-
-def normalize(text: str) -> str:
-    """`busybox` -> `docker.io/library/busybox:latest`."""
-    return str(parse_reference(text))
-
-
-def familiar(name: str) -> str:
-    """How Docker shows a repository or reference: docker.io/library/busybox:1.35 -> busybox:1.35."""
-    if not name.startswith(DEFAULT_DOMAIN + "/"):
-        return name
-    rest = name[len(DEFAULT_DOMAIN) + 1:]
-    if rest.startswith(OFFICIAL_PREFIX) and "/" not in rest[len(OFFICIAL_PREFIX):]:
-        return rest[len(OFFICIAL_PREFIX):]
-    return rest
-
-
-def split_tag(ref: str) -> tuple[str, str]:
-    """docker.io/library/busybox:1.35 -> (docker.io/library/busybox, 1.35)."""
-    colon = ref.rfind(":")
-    if colon > ref.rfind("/"):
-        return ref[:colon], ref[colon + 1:]
-    return ref, ""
 
 
 @dataclass(frozen=True)
@@ -327,7 +232,7 @@ class ImageStore:
             if not self.exists(image_id):
                 self._install_blob(src_dir, image_id, size, cfg, move)
             elif move:
-                _remove_tree(src_dir)
+                remove_tree(src_dir)
             self._set_tags({r: image_id for r in refs})
         return self._load(image_id, refs[0] if refs else "", self.tags())
 
@@ -424,7 +329,7 @@ class ImageStore:
                     if exc.errno != errno.EXDEV:
                         raise
                     _copy_tree(src_dir, rootfs)
-                    _remove_tree(src_dir)
+                    remove_tree(src_dir)
             else:
                 _copy_tree(src_dir, rootfs)
             os.chmod(stage, 0o755)
@@ -432,7 +337,7 @@ class ImageStore:
             write_json_atomic(os.path.join(stage, "image.json"), meta)
             os.rename(stage, self.blob_dir(image_id))
         except BaseException:
-            _remove_tree(stage)
+            remove_tree(stage)
             raise
 
     def _sweep_tmp(self, stale_after: float = 3600.0) -> None:
@@ -450,7 +355,7 @@ class ImageStore:
             except FileNotFoundError:
                 continue
             if name.startswith("rm-") or old:
-                _remove_tree(path)
+                remove_tree(path)
 
     def _delete_blob(self, image_id: str) -> None:
         blob = self.blob_dir(image_id)
@@ -459,7 +364,7 @@ class ImageStore:
         os.makedirs(self.tmp_dir, mode=0o700, exist_ok=True)
         doomed = tempfile.mkdtemp(dir=self.tmp_dir, prefix="rm-")
         os.rename(blob, os.path.join(doomed, "blob"))     # gone for readers at once
-        _remove_tree(doomed)
+        remove_tree(doomed)
 
 
 def _copy_tree(src: str, dst: str) -> None:
@@ -469,7 +374,8 @@ def _copy_tree(src: str, dst: str) -> None:
         raise ImageError(f"copy {src} to {dst}: {p.stderr.strip()}")
 
 
-def _remove_tree(path: str) -> None:
+def remove_tree(path: str) -> None:
+    """Remove an image tree, read-only directories included (no error when it is gone)."""
     def _writable(func, p, _exc):       # a read-only directory inside an image tree
         os.chmod(os.path.dirname(p), 0o700)
         func(p)
