@@ -59,7 +59,7 @@ def render(info: dict, output: str) -> str:
         return _go_yaml(info) + "\n"
     lines = [f"Client Version: {info['clientVersion']['gitVersion']}"]
     if "serverVersion" in info:
-        lines.append(f"Server Version: {info['serverVersion']['gitVersion']}")
+        lines.append(f"Server Version: {info['serverVersion'].get('gitVersion', '')}")
     return "\n".join(lines) + "\n"
 
 

@@ -85,3 +85,6 @@ def test_grpc_liveness_with_nothing_listening_times_out_and_restarts(podrun):
     out = wait_event(podrun, "Container app failed liveness probe, will be restarted")
     assert (f'Liveness probe failed: timeout: failed to connect service "{p["status"]["podIP"]}:{PORT}" '
             "within 1s: context deadline exceeded") in out
+    # the daemon forked the new container after grpcio was loaded: nothing of gRPC's leaks into it
+    assert podrun("logs", "grpc-live").stdout == ""
+    assert podrun("logs", "grpc-live", "--previous").stdout == ""

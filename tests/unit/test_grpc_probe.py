@@ -129,3 +129,22 @@ def test_go_code_names():
     assert [go_code_name(c.name) for c in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.CANCELLED,
                                            grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.OK)] == [
         "NotFound", "Canceled", "DeadlineExceeded", "Ok"]
+
+
+def test_the_grpc_field_is_validated_as_the_apiserver_does():
+    import json
+
+    from podrun.api import manifests, validation
+
+    def errors(action: dict) -> list[str]:
+        body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
+                "spec": {"containers": [{"name": "c", "image": "busybox", "livenessProbe": action}]}}
+        return [str(e).partition("document 1: ")[2] for e in validation.validate_all(
+            manifests.load_text(json.dumps(body), "-"))]
+
+    field = "spec.containers[0].livenessProbe.grpc"
+    assert errors({"grpc": {"port": 9000}}) == errors({"grpc": {"port": 9000, "service": "api"}}) == []
+    assert errors({"grpc": {}}) == [f"{field}.port: Required value"]
+    assert errors({"grpc": {"port": 0}}) == [f"{field}.port: Invalid value: 0: must be between 1 and 65535, inclusive"]
+    assert errors({"grpc": {"port": 9000}, "exec": {"command": ["true"]}}) == [
+        f"{field}: Forbidden: may not specify more than 1 handler type"]
