@@ -27,7 +27,9 @@ def _duration(s: str) -> float:
 @click.option("-f", "--filename", "filenames", multiple=True, help="A manifest file, a directory, or - for stdin.")
 @namespace_option
 @click.option("--force", is_flag=True, help="Delete and re-create a pod whose spec changed.")
-@click.option("--wait", is_flag=True, help="Wait until every pod is Ready, Succeeded or Failed.")
+@click.option("--wait", type=click.BOOL, is_flag=False, flag_value=True, default=False,
+              help="Wait until every pod is Ready, Succeeded or Failed: --wait or --wait=true; "
+                   "--wait=false (kubectl's default) does not.")
 @click.option("--timeout", default="300s", show_default=True, help="How long --wait waits.")
 @click.pass_context
 def apply(ctx: click.Context, file: str | None, filenames: tuple[str, ...], namespace: str | None,

@@ -56,7 +56,7 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
     rec = load_container(roots(ctx).container_file(ns, pod_name, name))
     if "running" not in cs.get("state", {}) or not rec:
         raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
-    from podrun.runtime.exec import exec_foreground, exec_foreground_pty, exec_plan
+    from podrun.runtime.exec import ExecStartError, exec_foreground, exec_foreground_pty, exec_plan
     # kubectl's StreamOptions.SetupTTY: a terminal only with -i and a terminal on stdin.
     if tty and not stdin:
         tty = False
@@ -68,11 +68,16 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
     except ProcessLookupError:
         raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
     sys.stdout.flush()
-    if tty:
-        code = exec_foreground_pty(plan, 0, 1, root=f"/proc/{rec.process.pid}/root")
-    else:
-        stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
-        code = exec_foreground(plan, stdin_fd, 1, 2)
+    try:
+        if tty:
+            code = exec_foreground_pty(plan, 0, 1, root=f"/proc/{rec.process.pid}/root")
+        else:
+            stdin_fd = 0 if stdin else os.open(os.devnull, os.O_RDONLY)
+            code = exec_foreground(plan, stdin_fd, 1, 2)
+    except ExecStartError as exc:
+        # kubelet's streaming server (remotecommand ServeExec) answers a failed start with an
+        # InternalError status; kubectl prints its message after "error: " and exits 1.
+        raise PodrunError(f"Internal error occurred: error executing command in container: {exc}") from None
     sys.exit(code)
 
 

@@ -1,23 +1,32 @@
 """`podrun port-forward pod/NAME [LOCAL:]REMOTE ... [--address ADDR,...]`: kubectl's relay.
 
-The CLI listens on the host and relays each accepted connection to POD_IP:REMOTE with asyncio
-streams (the pod IP is reachable from the host over the bridge), until SIGINT or SIGTERM, then
-exits 0. Lines and errors are kubectl's (`kubectl/pkg/cmd/portforward/portforward.go`,
-`client-go/tools/portforward/portforward.go`): `Forwarding from 127.0.0.1:8080 -> 80`,
-`Forwarding from [::1]:8080 -> 80`, `Handling connection for 8080`. A local port 0 or an empty
-one (`:80`) takes a free port, the same one on every address.
+The CLI listens on the host and relays each accepted connection to localhost:REMOTE inside the
+pod's network namespace (pod_dialer.py, as containerd does) with asyncio streams, until SIGINT
+or SIGTERM, then exits 0. Lines and errors are kubectl's (`kubectl/pkg/cmd/portforward/
+portforward.go`, `client-go/tools/portforward/portforward.go`): `Forwarding from 127.0.0.1:8080
+-> 80`, `Forwarding from [::1]:8080 -> 80`, `Handling connection for 8080`. A local port 0 or an
+empty one (`:80`) takes a free port, the same one on every address.
+
+A connection the pod side refuses is logged as client-go logs it (runtime.HandleError: a klog
+line `E... portforward.go:413] "Unhandled Error" err="an error occurred forwarding 8080 -> 80:
+..."`), and, as kubectl has done since 1.23, the forward then ends: `error: lost connection to
+pod`, exit 1.
 """
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass
 
 import click
 
-from podrun.cli.common import client, namespace_option
+from podrun.cli.common import client, namespace_option, roots
+from podrun.cli.pod_dialer import ForwardError, PodDialer
 from podrun.errors import PodrunError
 
 __all__ = ["COMMANDS", "parse_ports", "resolve_addresses"]
@@ -82,16 +91,15 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         pass
 
 
-async def _relay(pod_ip: str, m: PortMapping, local_port: int,
+async def _relay(dialer: PodDialer, m: PortMapping, local_port: int, lost: asyncio.Event,
                  reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     _say(f"Handling connection for {local_port}")
     try:
-        up_reader, up_writer = await asyncio.open_connection(pod_ip, m.remote)
-    except OSError as exc:
-        sys.stderr.write(f"error: an error occurred forwarding {local_port} -> {m.remote}: "
-                         f"dial tcp4 {pod_ip}:{m.remote}: {exc.strerror or exc}\n")
-        sys.stderr.flush()
+        up_reader, up_writer = await asyncio.open_connection(sock=await dialer.dial(int(m.remote)))
+    except ForwardError as exc:
+        _klog_error(f"an error occurred forwarding {local_port} -> {m.remote}: {exc}")
         writer.close()
+        lost.set()
         return
     try:
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
@@ -100,13 +108,23 @@ async def _relay(pod_ip: str, m: PortMapping, local_port: int,
             w.close()
 
 
-async def _forward(pod_ip: str, mappings: list[PortMapping], addresses: list[str]) -> None:
+def _klog_error(err: str) -> None:
+    """runtime.HandleError in kubectl 1.31+: klog.ErrorS(err, "Unhandled Error") on stderr."""
+    now = time.time()
+    stamp = time.strftime("%m%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
+    sys.stderr.write(f'E{stamp} {os.getpid():7d} portforward.go:413] "Unhandled Error" '
+                     f"err={json.dumps(err, ensure_ascii=False)}\n")
+    sys.stderr.flush()
+
+
+async def _forward(dialer: PodDialer, mappings: list[PortMapping], addresses: list[str]) -> None:
     servers: list[asyncio.AbstractServer] = []
+    lost = asyncio.Event()
     for m in mappings:
         bound = 0
         for addr in addresses:
             def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, m: PortMapping = m):
-                return _relay(pod_ip, m, m.local, r, w)
+                return _relay(dialer, m, m.local, lost, r, w)
             port = m.local
             try:
                 srv = await asyncio.start_server(handler, addr, port, reuse_address=True,
@@ -128,11 +146,16 @@ async def _forward(pod_ip: str, mappings: list[PortMapping], addresses: list[str
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
     try:
-        await stop.wait()
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for w in waits:
+            w.cancel()
         for srv in servers:
             srv.close()
+    if lost.is_set() and not stop.is_set():
+        raise PodrunError("lost connection to pod")   # client-go ErrLostConnectionToPod
 
 
 def _hostport(addr: str, port: int) -> str:
@@ -166,16 +189,31 @@ def port_forward(ctx: click.Context, target: str, ports: tuple[str, ...], addres
     phase = (pod.get("status") or {}).get("phase", "Pending")
     if phase != "Running":
         raise PodrunError(f"unable to forward port because pod is not running. Current status={phase}")
-    pod_ip = pod["status"].get("podIP")
-    if not pod_ip:
-        raise PodrunError("unable to forward port because pod has no IP")
     for m in mappings:
         if isinstance(m.remote, str):
             m.remote = _container_port(pod, m.remote)
+    dialer = _dialer(ctx, pod)
     try:
-        asyncio.run(_forward(pod_ip, mappings, listen))
+        asyncio.run(_forward(dialer, mappings, listen))
     except KeyboardInterrupt:
         pass
+    finally:
+        dialer.close()
+
+
+def _dialer(ctx: click.Context, pod: dict) -> PodDialer:
+    """The pod's network namespace, from its sandbox record (the pause process, still itself)."""
+    from podrun.kernel.procs import alive
+    from podrun.runtime.state import load_sandbox
+    meta = pod["metadata"]
+    sandbox = load_sandbox(roots(ctx).sandbox_file(meta.get("namespace", "default"), meta["name"]))
+    if sandbox is None or not alive(sandbox.pause):
+        raise PodrunError("unable to forward port because pod is not running. Current status=Running")
+    netns = sandbox.ns_paths.get("net") or f"/proc/{sandbox.pause_pid}/ns/net"
+    try:
+        return PodDialer(netns, meta.get("uid", ""))
+    except OSError as exc:
+        raise PodrunError(f"unable to forward port: {exc.strerror or exc}") from exc
 
 
 COMMANDS = [port_forward]

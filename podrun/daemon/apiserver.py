@@ -9,6 +9,7 @@
     GET    /apis/metrics.k8s.io/v1beta1/[namespaces/NS/]pods[/NAME]   PodMetrics(List), for `top`
     POST   /podrun/v1/images/changed               an image was added: end image back-offs early
     GET    /healthz
+    GET    /version                                podrun's version as a version.Info, for `version`
 Errors are v1 Status objects with kubectl's messages.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ import logging
 
 from aiohttp import web
 
-from podrun import __version__
+from podrun.buildinfo import version_info
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
 from podrun.daemon.metrics import pod_metrics
 from podrun.daemon.registry import PodRegistry
@@ -70,7 +71,7 @@ def make_app(registry: PodRegistry) -> web.Application:
 
     @r.get("/version")
     async def version(request):
-        return web.json_response({"podrun": __version__})
+        return web.json_response(version_info())   # kube-apiserver: a version.Info
 
     @r.post("/api/v1/namespaces/{ns}/pods")
     async def create(request):

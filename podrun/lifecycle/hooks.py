@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 
-from podrun.lifecycle.probes.runners import (
-    HTTPTransportError, ProbeHost, format_pod, go_quote, http_get, http_request_for,
-)
+from podrun.lifecycle.probes.base import ProbeHost, format_pod, go_quote
+from podrun.lifecycle.probes.httpget import HTTPTransportError, http_get, http_request_for
 
 __all__ = ["run_handler", "run_post_start", "run_pre_stop"]
 

@@ -12,16 +12,21 @@ read with a blocking waitpid. Signals are not forwarded (the command has its own
 from __future__ import annotations
 
 import asyncio
+import errno
+import json
 import os
+import secrets
 import signal
 
+from podrun.errors import ContainerCreateError, PodrunError
 from podrun.kernel import namespaces, procs
 from podrun.runtime import sync
 from podrun.runtime.launcher import StdioFds, launch, spawn, abandon
 from podrun.runtime.plan import LaunchPlan, Stdio
 from podrun.runtime.state import Identity
 
-__all__ = ["exec_plan", "run_exec", "exec_foreground", "exec_foreground_pty", "MAX_OUTPUT"]
+__all__ = ["exec_plan", "run_exec", "exec_foreground", "exec_foreground_pty", "MAX_OUTPUT",
+           "ExecStartError", "exec_start_error"]
 
 MAX_OUTPUT = 10 * 1024  # kubelet exec probe: combined output capped at 10 KiB
 
@@ -40,6 +45,40 @@ def exec_plan(target: procs.ProcessRef, argv: list[str], env: list[str], cwd: st
     return (identity or Identity()).apply(plan)
 
 
+class ExecStartError(PodrunError):
+    """The command could not be started in the container (containerd's error for runc's)."""
+
+
+def exec_start_error(err: ContainerCreateError) -> PodrunError:
+    """An exec that failed at execve, in the words kubectl shows against containerd + runc:
+
+    runc (libcontainer/setns_init_linux.go) looks the command up with Go's exec.LookPath first;
+    its error goes up as "unable to start container process: ..." (container_linux.go), runc exec
+    prefixes "exec failed: ", the shim "OCI runtime exec failed: ", gRPC ": unknown", and the CRI
+    plugin "failed to exec in container: failed to start exec <exec id>: ". Other steps keep
+    their own error.
+    """
+    if err.step != "exec":
+        return err
+    name, quoted = err.target, json.dumps(err.target, ensure_ascii=False)
+    if err.detail == "executable file not found in $PATH":      # child.find_executable
+        cause = f"exec: {quoted}: executable file not found in $PATH"
+    elif "/" in name and err.errno in (errno.ENOENT, errno.ENOTDIR):
+        cause = f"exec: {quoted}: stat {name}: {_errno_text(err.errno)}"
+    elif "/" in name and err.errno == errno.EACCES:
+        cause = f"exec: {quoted}: permission denied"
+    else:                                                        # execve itself failed
+        cause = f"exec {name}: {_errno_text(err.errno) if err.errno else err.detail}"
+    return ExecStartError(f"failed to exec in container: failed to start exec \"{secrets.token_hex(32)}\": "
+                          f"OCI runtime exec failed: exec failed: unable to start container process: "
+                          f"{cause}: unknown")
+
+
+def _errno_text(code: int) -> str:
+    text = os.strerror(code)
+    return text[:1].lower() + text[1:]
+
+
 async def run_exec(plan: LaunchPlan, timeout: float | None = None,
                    stdin: bytes | None = None) -> tuple[int, bytes]:
     """Run to completion; (exit code, first 10 KiB of stdout+stderr). On timeout the command's
@@ -48,7 +87,10 @@ async def run_exec(plan: LaunchPlan, timeout: float | None = None,
     The pid cannot be reused before we reap it, so killpg on it is race-free here.
     """
     plan.stdio = Stdio(stdin="pipe" if stdin is not None else "null", stdout="pipe", stderr="stdout")
-    launched = await launch(plan)
+    try:
+        launched = await launch(plan)
+    except ContainerCreateError as exc:
+        raise exec_start_error(exc) from None
     out = bytearray()
     loop = asyncio.get_running_loop()
     fd = launched.stdout_fd
@@ -106,7 +148,7 @@ def _feed(fd: int, data: bytes) -> None:
 def exec_foreground(plan: LaunchPlan, stdin_fd: int, stdout_fd: int, stderr_fd: int) -> int:
     """Blocking exec for the CLI: returns the command's exit code (128+N if killed by N).
 
-    Raises ContainerCreateError when joining or exec fails.
+    Raises ContainerCreateError when joining fails, ExecStartError when the command cannot run.
     """
     pid = _start_foreground(plan, stdin_fd, stdout_fd, stderr_fd)
     return _wait_code(pid)
@@ -127,7 +169,7 @@ def _start_foreground(plan: LaunchPlan, stdin_fd: int, stdout_fd: int, stderr_fd
     if result.error is not None:
         if result.pid is not None:
             os.waitpid(result.pid, 0)
-        raise result.error
+        raise exec_start_error(result.error)
     assert result.pid is not None
     return result.pid
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from fakes import FakeHost
 from podrun.lifecycle.hooks import run_handler, run_post_start, run_pre_stop
-from podrun.lifecycle.probes.runners import close_http_session
+from podrun.lifecycle.probes.httpget import close_http_session
 
 
 def run(coro):

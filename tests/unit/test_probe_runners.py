@@ -10,10 +10,12 @@ from aiohttp import web
 
 from fakes import FakeHost
 from podrun.lifecycle.probes.results import Result
-from podrun.lifecycle.probes.runners import (
-    ProbeError, Prober, close_http_session, exec_probe, go_quote, http_get, http_probe,
-    http_request_for, resolve_port, tcp_probe,
-)
+from podrun.lifecycle.probes.base import ProbeError, go_quote, resolve_port
+from podrun.lifecycle.probes.execprobe import exec_probe
+from podrun.lifecycle.probes.httpget import close_http_session, http_get, http_request_for
+from podrun.lifecycle.probes.httpprobe import http_probe
+from podrun.lifecycle.probes.runners import Prober
+from podrun.lifecycle.probes.tcpprobe import tcp_probe
 
 
 class Server:
@@ -250,7 +252,7 @@ def test_exec_command_expands_static_env():
         host = FakeHost(env=[{"name": "FILE", "value": "/tmp/ok"},
                              {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
         await exec_probe(host, {"exec": {"command": ["cat", "$(FILE)", "$(POD)", "$$(FILE)"]}})
-        assert host.exec_calls[0][0] == ["cat", "/tmp/ok", "$(POD)", "$(FILE)"]
+        assert host.exec_calls[0][0] == ["cat", "/tmp/ok", "", "$(FILE)"]   # v1EnvVarsToMap: valueFrom → ""
     run(main())
 
 

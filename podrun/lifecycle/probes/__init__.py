@@ -3,11 +3,14 @@
     manager.py   ProbeManager: the probes of one container run, results → host callbacks
     worker.py    ProbeWorker: one probe on a ticker; thresholds, startup gating, on hold
     results.py   Result, ResultsManager (publishes changes only)
-    runners.py   exec / httpGet / tcpSocket runners, ProbeHost (the seam), ProbeError
+    runners.py   Prober: dispatch on the handler to execprobe / httpprobe / tcpprobe / grpcprobe
+    base.py      ProbeHost (the seam), ProbeError, Go's words; httpget.py the GET hooks share too
 """
 from podrun.lifecycle.probes.manager import ProbeManager
 from podrun.lifecycle.probes.results import LIVENESS, READINESS, STARTUP, Result, ResultsManager
-from podrun.lifecycle.probes.runners import ProbeError, ProbeHost, Prober, RunProbe, close_http_session
+from podrun.lifecycle.probes.base import ProbeError, ProbeHost, RunProbe
+from podrun.lifecycle.probes.httpget import close_http_session
+from podrun.lifecycle.probes.runners import Prober
 from podrun.lifecycle.probes.worker import ProbeWorker
 
 __all__ = ["ProbeManager", "ProbeWorker", "ProbeHost", "Prober", "RunProbe", "ProbeError", "Result",
