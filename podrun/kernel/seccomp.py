@@ -88,7 +88,9 @@ def _action(lib: Any, name: Any, errno_ret: Any) -> int:
 
 
 def _arch(lib: Any, name: Any) -> int:
-    arch = getattr(lib.Arch, str(name).removeprefix("SCMP_ARCH_"), None) if str(name).startswith("SCMP_ARCH_") else None
+    """SCMP_ARCH_X86_64 -> libseccomp's token for it."""
+    short = str(name).removeprefix("SCMP_ARCH_")
+    arch = getattr(lib.Arch, short, None) if short != str(name) and short != "NATIVE" else None
     if arch is None:
         raise ProfileError(f"invalid seccomp architecture {name!r}")
     return arch

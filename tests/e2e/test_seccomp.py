@@ -22,7 +22,8 @@ def _mode(podrun, name: str, container: str) -> str:
 def test_default_is_runtime_default_and_the_container_wins_over_the_pod(podrun):
     podrun.apply_text(as_yaml(
         pod("scmp-default", sh("main", SHOW)),
-        pod("scmp-mixed", sh("pods", SHOW), sh("own", SHOW, securityContext={"seccompProfile": {"type": "RuntimeDefault"}}),
+        pod("scmp-mixed", sh("pods", SHOW),
+            sh("own", SHOW, securityContext={"seccompProfile": {"type": "RuntimeDefault"}}),
             securityContext={"seccompProfile": {"type": "Unconfined"}})))
     podrun.wait_for("scmp-default", running)
     podrun.wait_for("scmp-mixed", running)
@@ -34,8 +35,9 @@ def test_default_is_runtime_default_and_the_container_wins_over_the_pod(podrun):
 
 
 def test_exec_runs_under_the_containers_filter(podrun):
+    unconfined = {"seccompProfile": {"type": "Unconfined"}}
     podrun.apply_text(as_yaml(pod("scmp-exec", sh("main", "sleep 3600"),
-                                  sh("free", "sleep 3600", securityContext={"seccompProfile": {"type": "Unconfined"}}))))
+                                  sh("free", "sleep 3600", securityContext=unconfined))))
     podrun.wait_for("scmp-exec", running)
     out = podrun("exec", "scmp-exec", "-c", "main", "--", "grep", "Seccomp:", "/proc/self/status", check=True).stdout
     assert out.split() == ["Seccomp:", "2"]
