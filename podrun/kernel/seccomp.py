@@ -171,7 +171,12 @@ def compile(profile: dict) -> Filter:  # noqa: A001 - the word libseccomp and ru
     """The profile's BPF program; the same profile is compiled once per process."""
     if not isinstance(profile, dict):
         raise ProfileError("a seccomp profile is a JSON object")
-    return _compile_cached(json.dumps(profile, sort_keys=True))
+    try:
+        return _compile_cached(json.dumps(profile, sort_keys=True))
+    except ProfileError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type
+        raise ProfileError(f"invalid seccomp profile: {exc}") from exc
 
 
 def load(flt: Filter) -> None:

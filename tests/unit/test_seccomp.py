@@ -202,6 +202,10 @@ def test_a_localhost_profile_compiles(tmp_path):
     ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO",
                                                        "args": [{"index": 7, "value": 1, "op": "SCMP_CMP_EQ"}]}]},
      "invalid seccomp argument index 7"),
+    ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": ["read"]}, "invalid seccomp profile"),
+    ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO",
+                                                       "args": [{"value": "x", "op": "SCMP_CMP_EQ"}]}]},
+     "invalid seccomp profile"),
 ])
 def test_profiles_that_cannot_compile_are_refused(profile, message):
     with pytest.raises(seccomp.ProfileError) as exc:
