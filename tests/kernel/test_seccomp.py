@@ -1,5 +1,6 @@
 """Seccomp for real: the compiled RuntimeDefault filter in a forked process (each blocked syscall
-answers what the profile says), then in busybox containers and in commands exec'd into them.
+answers what the profile says), then in busybox containers (with a small static probe for the
+keyring calls busybox cannot make) and in commands exec'd into them.
 
 Every syscall tried here is harmless had it gone through: bogus arguments that the kernel
 refuses with an errno of its own (EINVAL, EFAULT …), distinct from the filter's EPERM/ENOSYS.
@@ -11,6 +12,8 @@ import ctypes
 import errno
 import json
 import os
+
+import subprocess
 
 import prctl
 import pytest
@@ -208,3 +211,53 @@ def test_exec_into_a_filtered_container_is_filtered_too(tmp_path, pause_binary, 
     code, out = asyncio.run(main())
     text = out.decode()
     assert _fields(text)["Seccomp"] == "2" and "rc=1" in text, text
+
+
+PROBE_C = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static void try(const char *name, long nr, long a, long b, long c) {
+    errno = 0;
+    long r = syscall(nr, a, b, c, 0L, 0L);
+    printf("%s=%d\n", name, r < 0 ? errno : 0);
+}
+int main(void) {
+    try("keyctl", SYS_keyctl, -1, 0, 0);
+    try("add_key", SYS_add_key, 0, 0, 0);
+    try("request_key", SYS_request_key, 0, 0, 0);
+    try("bpf", SYS_bpf, -1, 0, 0);
+    try("getpid", SYS_getpid, 0, 0, 0);
+    return 0;
+}
+"""
+
+
+@pytest.fixture
+def probe_dir(tmp_path):
+    """A static binary that calls the keyring syscalls and prints each errno (gcc is the pause
+    program's compiler, so it is there)."""
+    d = tmp_path / "probe"
+    d.mkdir()
+    (d / "probe.c").write_text(PROBE_C)
+    subprocess.run(["gcc", "-Os", "-static", "-o", str(d / "probe"), str(d / "probe.c")], check=True)
+    return str(d)
+
+
+def test_the_keyring_is_closed_to_a_default_container_and_open_unconfined(tmp_path, pause_binary, busybox_rootfs,
+                                                                          probe_dir):
+    mount = {"volumeMounts": [{"name": "probe", "mountPath": "/probe"}], "command": ["/probe/probe"]}
+    unconfined = {"securityContext": {"seccompProfile": {"type": "Unconfined"}}}
+
+    async def main():
+        async with PodEnv(str(tmp_path), pause_binary, busybox_rootfs, pod("scmp")) as env:
+            vols = {"probe": probe_dir}
+            return [await env.run({"name": "default", **mount}, vols),
+                    await env.run({"name": "unconfined", **mount, **unconfined}, vols)]
+    (c1, out1, _), (c2, out2, _) = asyncio.run(main())
+    default = dict(line.split("=") for line in out1.split())
+    free = dict(line.split("=") for line in out2.split())
+    eperm = str(errno.EPERM)
+    assert default == {"keyctl": eperm, "add_key": eperm, "request_key": eperm, "bpf": eperm, "getpid": "0"}
+    assert eperm not in (free["keyctl"], free["add_key"], free["request_key"]), free
