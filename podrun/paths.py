@@ -89,6 +89,11 @@ class Roots:
         return os.path.join(self.lib, "images")
 
     @property
+    def seccomp_dir(self) -> str:
+        """Localhost seccomp profiles: localhostProfile is relative to it (the kubelet's <root>/seccomp)."""
+        return os.path.join(self.lib, "seccomp")
+
+    @property
     def bin_dir(self) -> str:
         return os.path.join(self.lib, "bin")
 

@@ -27,7 +27,7 @@ __all__ = [
     "MS_PRIVATE", "MS_SLAVE", "MS_RELATIME", "MS_NOATIME", "MS_NODIRATIME", "MS_STRICTATIME",
     "MNT_DETACH", "MNT_FORCE",
     "Syscalls", "LinuxSyscalls", "RecordingSyscalls", "LINUX",
-    "unshare", "setns", "mount", "umount2", "pivot_root", "sethostname",
+    "unshare", "setns", "mount", "umount2", "pivot_root", "sethostname", "seccomp_set_filter",
 ]
 
 # <linux/sched.h>
@@ -64,8 +64,11 @@ _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 _libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 _libc.syscall.restype = ctypes.c_long
 _SYS_pivot_root = 155  # x86_64; glibc has no pivot_root wrapper
+_SYS_seccomp = 317     # glibc has no seccomp wrapper either
 if os.uname().machine == "aarch64":
     _SYS_pivot_root = 41
+    _SYS_seccomp = 277
+_SECCOMP_SET_MODE_FILTER = 1
 
 _NS_NAMES = {
     CLONE_NEWNS: "mnt", CLONE_NEWUTS: "uts", CLONE_NEWIPC: "ipc", CLONE_NEWPID: "pid",
@@ -163,6 +166,20 @@ class RecordingSyscalls:
 
     def mounts(self) -> list[tuple]:
         return [c for c in self.calls if c[0] == "mount"]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]  # <linux/filter.h>
+
+
+def seccomp_set_filter(program: bytes, flags: int = 0) -> None:
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog): install a compiled classic-BPF program
+    (struct sock_filter[], 8 bytes each) on this thread and every child it will have."""
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    if _libc.syscall(ctypes.c_long(_SYS_seccomp), ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
+                     ctypes.c_long(flags), ctypes.byref(prog)) != 0:
+        raise KernelError("seccomp", "filter", ctypes.get_errno())
 
 
 LINUX = LinuxSyscalls()

@@ -182,7 +182,8 @@ class ContainerRunner:
         container_id = secrets.token_hex(32)
         try:
             plan.prepare_instance_dir(inst)
-            launch_plan = plan.container_plan(w.pod, self.spec, w.sandbox, image, inst, w.volumes)
+            launch_plan = plan.container_plan(w.pod, self.spec, w.sandbox, image, inst, w.volumes,
+                                              seccomp_dir=ctx.roots.seccomp_dir)
             self.cgroup = self._create_cgroup(container_id)
             if self.cgroup is not None:
                 launch_plan.cgroup_procs = self.cgroup.procs_files()

@@ -20,6 +20,10 @@ when it exits the grandchild is reparented to the daemon (a child subreaper). A 
 (rootfs None: exec) skips step 5 and does everything else the same way, so an exec'd command
 gets the container's cgroup, user, capabilities and no_new_privs (runc `setnsProcess`). Why the
 capability steps come in that order: kernel/capabilities.py.
+
+The seccomp filter (compiled by the daemon, exec'd commands get the container's) is loaded at 6
+before the capability drop when there is no no_new_privs (the kernel then wants CAP_SYS_ADMIN),
+else at 7 right before execve (runc `standard_init_linux.go`): as few syscalls as can be after it.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ import termios
 from typing import NoReturn
 
 from podrun.errors import CgroupError, MountError
-from podrun.kernel import capabilities, mounts, namespaces, procs
+from podrun.kernel import capabilities, mounts, namespaces, procs, seccomp
 from podrun.kernel import syscalls as sc
 from podrun.runtime import sync
 from podrun.runtime.plan import (DEFAULT_PATH, Bind, Devpts, HostDevices, LaunchPlan, MakeDir, MakeFile,
@@ -116,6 +120,9 @@ def run_init(plan: LaunchPlan, sync_fd: int, stdio: tuple[int, int, int]) -> NoR
             mounts.pivot_into(plan.rootfs)
         step = "cwd"
         _chdir(plan.cwd)
+        if plan.seccomp is not None and not plan.no_new_privs:
+            step = "seccomp"  # runc: without no_new_privs loading needs CAP_SYS_ADMIN, so before the drop
+            seccomp.load(plan.seccomp)
         step = "capabilities"
         if plan.capabilities is not None:
             capabilities.drop_bounding(plan.capabilities)
@@ -132,6 +139,10 @@ def run_init(plan: LaunchPlan, sync_fd: int, stdio: tuple[int, int, int]) -> NoR
         step = "exec"
         env = dict(e.partition("=")[::2] for e in plan.env)
         path = find_executable(plan.argv[0] if plan.argv else "", plan.env_value("PATH", DEFAULT_PATH))
+        if plan.seccomp is not None and plan.no_new_privs:
+            step = "seccomp"  # runc: as close to execve as it can be
+            seccomp.load(plan.seccomp)
+            step = "exec"
         os.execve(path, plan.argv, env)
     except BaseException as exc:
         if step == "exec" and isinstance(exc, OSError) and not isinstance(exc, MountError):

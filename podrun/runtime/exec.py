@@ -3,7 +3,7 @@
 The same child as a container start with a "join only" plan (runc `setnsProcess` /
 `linuxSetnsInit`): join the container's cgroup and every namespace of the target process — mnt
 last, which also puts us at the container's root — and no setup ops; then the container's
-user, capabilities and no_new_privs (its recorded Identity).
+user, capabilities, no_new_privs and seccomp filter (its recorded Identity).
 
 exec_foreground (the CLI, a plain process): the CLI makes itself a child subreaper so the
 command, orphaned by the intermediate child, is reparented to it and its exit status can be

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any, Union
 
 from podrun.api.expansion import expand
 from podrun.kernel import capabilities as caps
+from podrun.kernel.seccomp import Filter
 from podrun.kernel.syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID
-from podrun.runtime import security
+from podrun.paths import Roots
+from podrun.runtime import seccomp_profile, security
 from podrun.runtime.security import CreateContainerConfigError
 
 if TYPE_CHECKING:
@@ -178,6 +180,7 @@ class LaunchPlan:
     no_new_privs: bool = False
     cgroup_procs: list[str] = field(default_factory=list)  # cgroup.procs files joined before anything else
     readonly_root: bool = False                            # remount rootfs read-only after the ops
+    seccomp: Filter | None = None                          # loaded last before execve; None = unconfined
 
     def env_value(self, name: str, default: str = "") -> str:
         for entry in self.env:
@@ -328,10 +331,11 @@ def _empty_dirs(pod: dict) -> set[str]:
 
 def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: Any,
                    instance_dir: str, volumes: dict[str, str],
-                   node: security.NodeCapabilities | None = None) -> LaunchPlan:
+                   node: security.NodeCapabilities | None = None, seccomp_dir: str | None = None) -> LaunchPlan:
     """The LaunchPlan for one container run (see the module docstring for the op order).
 
-    Raises CreateContainerConfigError (runAsNonRoot, an unknown user or capability, a bad subPath).
+    Raises CreateContainerConfigError (runAsNonRoot, an unknown user or capability, a bad subPath),
+    or SeccompProfileError (a Localhost seccomp profile that cannot be read: CreateContainerError).
     """
     cfg = image.config or {}
     merged = os.path.join(instance_dir, "merged")
@@ -339,7 +343,9 @@ def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: An
     mapping = dict(e.partition("=")[::2] for e in env)
     argv = [expand(a, mapping) for a in resolve_command(container, cfg)]
     sec = security.resolve(pod, container, str(cfg.get("User") or ""), read_user_db(image.rootfs),
-                           node or node_capabilities())
+                           node or node_capabilities(), seccomp_profile.node_default())
+    seccomp_filter = seccomp_profile.filter_for(sec.seccomp, list(sec.capabilities),
+                                                seccomp_dir or Roots.from_env().seccomp_dir)
     nodev = 0 if sec.privileged else MS_NODEV
 
     ops: list[SetupOp] = [
@@ -378,5 +384,5 @@ def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: An
         stdio=Stdio(stdin="pipe" if container.get("stdin") else "null"),
         tty=bool(container.get("tty")), name=f"podrun:{container.get('name', 'ctr')}"[:15],
         capabilities=list(sec.capabilities), no_new_privs=sec.no_new_privs,
-        readonly_root=sec.readonly_root,
+        readonly_root=sec.readonly_root, seccomp=seccomp_filter,
     )

@@ -21,7 +21,11 @@ runtime/plan.py writes into the LaunchPlan. Each rule names its upstream:
   no_new_privs     allowPrivilegeEscalation: false (securitycontext AddNoNewPrivileges); never
                    for privileged or CAP_SYS_ADMIN (the field's documented rule);
   masked/readonly  containerd's default paths unless privileged or procMount Unmasked
-                   (securitycontext ConvertToRuntimeMaskedPaths, containerd `oci/spec.go`).
+                   (securitycontext ConvertToRuntimeMaskedPaths, containerd `oci/spec.go`);
+  seccomp          seccompProfile (container over pod), else the node's default; Localhost
+                   without localhostProfile is refused (kuberuntime `helpers.go`
+                   fieldSeccompProfile); privileged gets none (containerd CRI `sputil`
+                   GenerateSeccompSpecOpts). runtime/seccomp_profile.py makes the filter.
 
 Every refusal is a CreateContainerConfigError: the kubelet's waiting reason of the same name.
 """
@@ -35,9 +39,9 @@ from podrun.errors import PodrunError
 __all__ = [
     "CreateContainerConfigError", "UnknownCapability", "RunAsNonRootError",
     "DEFAULT_CAPABILITIES", "MASKED_PATHS", "READONLY_PATHS",
-    "UserDB", "NodeCapabilities", "ContainerSecurity",
+    "UserDB", "NodeCapabilities", "SeccompProfile", "ContainerSecurity",
     "effective_context", "capability_set", "resolve_user", "verify_run_as_non_root",
-    "supplementary_groups", "no_new_privs", "format_pod", "resolve",
+    "supplementary_groups", "no_new_privs", "seccomp_profile", "format_pod", "resolve",
 ]
 
 
@@ -91,6 +95,15 @@ class NodeCapabilities:
 
 
 @dataclass(frozen=True)
+class SeccompProfile:
+    """Which profile: RuntimeDefault, Localhost (a path under the node's seccomp directory) or
+    Unconfined (none)."""
+
+    type: str = "Unconfined"
+    localhost_profile: str = ""
+
+
+@dataclass(frozen=True)
 class ContainerSecurity:
     uid: int
     gid: int
@@ -101,6 +114,7 @@ class ContainerSecurity:
     readonly_root: bool
     masked_paths: tuple[str, ...] = MASKED_PATHS
     readonly_paths: tuple[str, ...] = READONLY_PATHS
+    seccomp: SeccompProfile = SeccompProfile()
 
 
 def _pod_sc(pod: dict) -> dict:
@@ -216,8 +230,24 @@ def no_new_privs(sc: dict, capabilities: list[str]) -> bool:
     return sc.get("allowPrivilegeEscalation") is False
 
 
+def seccomp_profile(sc: dict, privileged: bool, node_default: str = "RuntimeDefault") -> SeccompProfile:
+    """The profile of the effective context `sc` (whose seccompProfile is the container's, else
+    the pod's); node_default when neither sets one (the kubelet's --seccomp-default)."""
+    if privileged:
+        return SeccompProfile("Unconfined")
+    spec = sc.get("seccompProfile")
+    kind = spec.get("type") if isinstance(spec, dict) else node_default
+    if kind == "RuntimeDefault":
+        return SeccompProfile("RuntimeDefault")
+    if kind == "Localhost":
+        if not spec.get("localhostProfile"):
+            raise CreateContainerConfigError("localhostProfile must be set if seccompProfile type is Localhost.")
+        return SeccompProfile("Localhost", str(spec["localhostProfile"]))
+    return SeccompProfile("Unconfined")
+
+
 def resolve(pod: dict, container: dict, image_user: str, db: UserDB,
-            node: NodeCapabilities) -> ContainerSecurity:
+            node: NodeCapabilities, seccomp_default: str = "RuntimeDefault") -> ContainerSecurity:
     """Everything above for one container; raises CreateContainerConfigError."""
     sc = effective_context(pod, container)
     verify_run_as_non_root(pod, container, sc, image_user)
@@ -230,4 +260,5 @@ def resolve(pod: dict, container: dict, image_user: str, db: UserDB,
         no_new_privs=no_new_privs(sc, caps), privileged=privileged,
         readonly_root=bool(sc.get("readOnlyRootFilesystem")),
         masked_paths=MASKED_PATHS if confined else (),
-        readonly_paths=READONLY_PATHS if confined else ())
+        readonly_paths=READONLY_PATHS if confined else (),
+        seccomp=seccomp_profile(sc, privileged, seccomp_default))

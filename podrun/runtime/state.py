@@ -12,6 +12,7 @@ from typing import Any
 
 from podrun.fsutil import read_json, write_json_atomic
 from podrun.kernel.procs import ProcessRef
+from podrun.kernel.seccomp import Filter
 
 __all__ = ["SandboxInfo", "ContainerRecord", "Identity", "save_sandbox", "load_sandbox", "save_container",
            "load_container", "remove"]
@@ -49,7 +50,8 @@ class SandboxInfo:
 @dataclass
 class Identity:
     """Who a container's processes are: what `exec`, exec probes and hooks run as too
-    (runc exec reuses the container's process user, capabilities, no_new_privs and cgroup)."""
+    (runc exec reuses the container's process user, capabilities, no_new_privs, seccomp filter
+    and cgroup). seccomp is the compiled filter as Filter.to_dict() (base64), None = unconfined."""
 
     uid: int = 0
     gid: int = 0
@@ -57,16 +59,19 @@ class Identity:
     capabilities: list[str] | None = None
     no_new_privs: bool = False
     cgroup_procs: list[str] = field(default_factory=list)
+    seccomp: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, plan: Any) -> "Identity":
         return cls(plan.uid, plan.gid, list(plan.supplementary_groups), plan.capabilities,
-                   plan.no_new_privs, list(plan.cgroup_procs))
+                   plan.no_new_privs, list(plan.cgroup_procs),
+                   plan.seccomp.to_dict() if plan.seccomp is not None else None)
 
     def apply(self, plan: Any) -> Any:
         plan.uid, plan.gid, plan.supplementary_groups = self.uid, self.gid, list(self.groups)
         plan.capabilities, plan.no_new_privs = self.capabilities, self.no_new_privs
         plan.cgroup_procs = list(self.cgroup_procs)
+        plan.seccomp = Filter.from_dict(self.seccomp)
         return plan
 
     @classmethod
