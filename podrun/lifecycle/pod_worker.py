@@ -47,6 +47,7 @@ class PodWorker:
                     self.runners[cs["name"]].adopt_previous(cs)
         self.task: asyncio.Task | None = None
         self._killing: asyncio.Task | None = None
+        self._killing_forced = False
 
     @property
     def stopping(self) -> bool:
@@ -108,7 +109,7 @@ class PodWorker:
             self._act(actions)
             await self.view.changed.wait()
         if self._killing is not None:
-            await asyncio.gather(self._killing, return_exceptions=True)
+            await asyncio.gather(self._killing, return_exceptions=True)   # its preStop hooks end too
         if not self.view.stopping:
             st.set_terminal(key)
             await self._release_sandbox()
@@ -120,7 +121,9 @@ class PodWorker:
             grace = termination.pod_grace_period(self.pod, kill.probe_grace)
             asyncio.ensure_future(r.kill(grace, kill.message, kill.restart))
         if actions.kill_pod:
-            if self._killing is None:
+            # once, or again when a forced delete comes while the pod is being stopped gently
+            if self._killing is None or (self.view.force and not self._killing_forced):
+                self._killing_forced = self.view.force
                 self._killing = asyncio.ensure_future(self._kill_pod())
             return
         for name in actions.start:

@@ -1,8 +1,8 @@
 """Liveness, readiness and startup probes (kubelet `pkg/kubelet/prober`, `pkg/probe`).
 
-    manager.py   ProbeManager: the probes of one container run, results → host callbacks
+    manager.py   ProbeManager: the probes of one container run, results → the pod's update queue
     worker.py    ProbeWorker: one probe on a ticker; thresholds, startup gating, on hold
-    results.py   Result, ResultsManager (publishes changes only)
+    results.py   Result, ResultsManager (publishes changes only), ProbeUpdate
     runners.py   exec / httpGet / tcpSocket runners, ProbeHost (the seam), ProbeError
 """
 from podrun.lifecycle.probes.manager import ProbeManager
