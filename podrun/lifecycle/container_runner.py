@@ -137,7 +137,14 @@ class ContainerRunner:
                 if not await self._create_backoff():
                     return
                 continue
-            await self._supervise(run, image)
+            try:
+                await self._supervise(run, image)
+            except Exception:
+                # a bug must not leave a process nobody awaits: end this run before giving up
+                log.exception("container %s of %s/%s", self.name, *self.view.key)
+                await kill_container(run.handle, 0, f"Stopping container {self.name}", force=True)
+                await finish_instance(self.view, self.spec, run)
+                raise
             return
 
     async def _pull(self):

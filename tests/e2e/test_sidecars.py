@@ -47,17 +47,37 @@ def first(log, who: str, what: str) -> int:
     return next(i for i, e in enumerate(log) if e[1:] == (who, what))
 
 
+class DaemonLog:
+    """What the session's daemon logged during one test: it must hold no traceback."""
+
+    def __init__(self, podrun):
+        self.path = podrun.roots.daemon_log
+        with open(self.path, "rb") as f:
+            self.offset = f.seek(0, 2)
+
+    def errors(self) -> str:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            text = f.read().decode("utf-8", "replace")
+        return text if ("Traceback" in text or " ERROR " in text) else ""
+
+
 def test_should_restart_a_sidecar_that_exits_in_a_pod_with_restart_policy_never(podrun, tmp_path):
     # upstream: "using a restartable init container in a Pod with restartPolicy=Never / a restartable
     # init container starts and exits with exit code 1 continuously": it is restarted before and
     # after the regular container started, with back-off, and the regular container completes.
+    daemon = DaemonLog(podrun)
+    side = "restartable-init-1"
     spec = pod("sidecar-restarts",
                sh("regular-1", f"{record('regular-1', 'start')}; sleep 14; {record('regular-1', 'exit')}",
                   **rec_mount()),
                restart="Never", volumes=rec_volume(tmp_path),
-               init=[sidecar("restartable-init-1", f"{record('restartable-init-1', 'start')}; sleep 1; exit 1"),
+               init=[sidecar(side, f"{record(side, 'start')}; sleep 1; {record(side, 'exit')}; exit 1"),
                      sh("init-1", f"{record('init-1', 'start')}; sleep 4", **rec_mount())])
     podrun.apply_text(as_yaml(spec))
+    crashloop = podrun.wait_for("sidecar-restarts", lambda p: cstatus(p, side).get("state", {}).get(
+        "waiting", {}).get("reason") == "CrashLoopBackOff", timeout=30)
+    assert phase(crashloop) in ("Pending", "Running")
     p = podrun.wait_for("sidecar-restarts", lambda p: phase(p) in ("Succeeded", "Failed"), timeout=60)
     assert phase(p) == "Succeeded", p["status"]
     assert cstatus(p, "regular-1")["state"]["terminated"]["exitCode"] == 0
@@ -71,6 +91,9 @@ def test_should_restart_a_sidecar_that_exits_in_a_pod_with_restart_policy_never(
     assert starts[1] - starts[0] < 4, starts                  # first exit: at once
     assert starts[2] - starts[1] >= 9.5, starts               # then CrashLoopBackOff 10 s
     assert first(log, "restartable-init-1", "start") < first(log, "init-1", "start")
+    runs = [what for _, who, what in log if who == side and what in ("start", "exit")]
+    assert runs[:6] == ["start", "exit"] * 3, log               # one instance at a time
+    assert daemon.errors() == ""
 
 
 def test_should_terminate_sidecars_in_reverse_order_after_all_main_containers_have_exited(podrun, tmp_path):
