@@ -4,13 +4,13 @@ updated for 2 × MaxContainerBackOff, on the FakeClock."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 from podrun.clock import FakeClock
 from podrun.daemon.registry import PodRegistry
 from podrun.lifecycle.context import NodeContext
 from podrun.lifecycle.restart import backoff_key, remaining_backoff
 from podrun.paths import Roots
-from podrun.runtime.images import ImageStore
 from podrun.status.manager import StatusManager
 
 
@@ -18,7 +18,7 @@ def _registry(tmp_path) -> tuple[PodRegistry, FakeClock]:
     clock = FakeClock()
     roots = Roots(str(tmp_path / "run"), str(tmp_path / "lib"), str(tmp_path / "log"))
     ctx = NodeContext(roots=roots, status=StatusManager(roots, clock, "node", "127.0.0.1"), clock=clock,
-                      images=ImageStore(str(tmp_path / "images")), pause_binary="/bin/false",
+                      images=SimpleNamespace(), pause_binary="/bin/false",
                       node_name="node", host_ip="127.0.0.1")
     return PodRegistry(ctx), clock
 
