@@ -100,8 +100,10 @@ def test_should_terminate_sidecars_in_reverse_order_after_all_main_containers_ha
     # upstream: "should terminate sidecars in reverse order after all main containers have exited"
     names = ["restartable-init-1", "restartable-init-2", "restartable-init-3"]
     post_start = {"postStart": {"exec": {"command": ["sh", "-c", record(names[0], "postStart")]}}}
-    inits = [sidecar(n, stops_on_term(n), **({"lifecycle": post_start} if n == names[0] else {}))
-             for n in names]
+    def hooks(n: str) -> dict:
+        pre_stop = {"preStop": {"exec": {"command": ["sh", "-c", f"{record(n, 'preStop')}; sleep 1"]}}}
+        return {"lifecycle": {**pre_stop, **(post_start if n == names[0] else {})}}
+    inits = [sidecar(n, stops_on_term(n), **hooks(n)) for n in names]
     spec = pod("serialize-termination",
                sh("regular-1", f"{record('regular-1', 'start')}; sleep 3; {record('regular-1', 'exit')}",
                   **rec_mount()),
@@ -121,6 +123,12 @@ def test_should_terminate_sidecars_in_reverse_order_after_all_main_containers_ha
     assert first(log, names[1], "exit") < first(log, names[0], "term"), log
     for n in names:
         assert cstatus(p, n)["state"]["terminated"]["exitCode"] == 0
+    # the pod finishing stops the sidecars as a delete does: every preStop hook at once, after
+    # the main container exited and before any sidecar got its stop signal
+    pre_stops = [t for t, _, what in log if what == "preStop"]
+    assert len(pre_stops) == 3 and max(pre_stops) - min(pre_stops) < 0.5, log
+    assert first(log, "regular-1", "exit") < min(first(log, n, "preStop") for n in names), log
+    assert max(first(log, n, "preStop") for n in names) < min(first(log, n, "term") for n in names), log
 
 
 class _HookServer:
