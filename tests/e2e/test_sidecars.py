@@ -10,6 +10,9 @@ import threading
 from helpers import as_yaml, cstatus, phase, pod, sh
 
 UP = "read u _ < /proc/uptime"
+# Hooks that run one after another are >= 1 s apart here (each sleeps 1 s); "at once" allows
+# 0.9 s (upstream allows 0.5 s; a loaded CI machine spawns exec hooks slower).
+AT_ONCE = 0.9
 
 
 def record(who: str, what: str) -> str:
@@ -126,7 +129,7 @@ def test_should_terminate_sidecars_in_reverse_order_after_all_main_containers_ha
     # the pod finishing stops the sidecars as a delete does: every preStop hook at once, after
     # the main container exited and before any sidecar got its stop signal
     pre_stops = [t for t, _, what in log if what == "preStop"]
-    assert len(pre_stops) == 3 and max(pre_stops) - min(pre_stops) < 0.5, log
+    assert len(pre_stops) == 3 and max(pre_stops) - min(pre_stops) < AT_ONCE, log
     assert first(log, "regular-1", "exit") < min(first(log, n, "preStop") for n in names), log
     assert max(first(log, n, "preStop") for n in names) < min(first(log, n, "term") for n in names), log
 
@@ -183,7 +186,7 @@ def test_should_call_sidecar_pre_stop_hooks_simultaneously_on_delete_and_stop_ma
         log = read_log(tmp_path)
         assert server.paths == ["/stop"]
         pre_stops = [t for t, _, what in log if what == "preStop"]
-        assert len(pre_stops) == 3 and max(pre_stops) - min(pre_stops) < 0.5, log    # at once
+        assert len(pre_stops) == 3 and max(pre_stops) - min(pre_stops) < AT_ONCE, log    # at once
         exits = [who for _, who, what in log if what == "exit"]
         assert exits == ["regular-1", names[2], names[1], names[0]], log
         # the sidecars' hooks ran before any sidecar was sent its stop signal
