@@ -12,17 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from podrun.clock import rfc3339
 from podrun.fsutil import read_json
-from podrun.kernel import mounts
-from podrun.kernel.procs import send_signal
-from podrun.runtime import state
-
-if TYPE_CHECKING:
-    from podrun.daemon.registry import PodRegistry
+from podrun.lifecycle.context import NodeContext
+from podrun.lifecycle.teardown import kill_recorded_processes, teardown_pod
 
 __all__ = ["restore_pods", "kill_recorded_processes"]
 
@@ -30,55 +25,35 @@ log = logging.getLogger("podrun.daemon")
 UNKNOWN = {"exitCode": 137, "reason": "ContainerStatusUnknown",
            "message": "The container could not be located when the pod was terminated"}
 
-
-def kill_recorded_processes(pod_dir: str) -> None:
-    """SIGKILL the pause and every container recorded, if (pid, start time) still match."""
-    refs = []
-    sb = state.load_sandbox(os.path.join(pod_dir, "sandbox.json"))
-    if sb:
-        refs.append(sb.pause)
-    cdir = os.path.join(pod_dir, "containers")
-    for f in os.listdir(cdir) if os.path.isdir(cdir) else []:
-        rec = state.load_container(os.path.join(cdir, f))
-        if rec:
-            refs.append(rec.process)
-    for ref in refs:
-        send_signal(ref, signal.SIGKILL)
+BringBack = Callable[[dict, "dict | None"], None]     # PodRegistry.bring_back(pod, previous status)
 
 
-def restore_pods(registry: "PodRegistry") -> None:
-    roots = registry.ctx.roots
+def restore_pods(ctx: NodeContext, bring_back: BringBack) -> None:
+    """Every pod directory under the run root: torn down (the one teardown), then either removed
+    (being deleted, or unreadable) or handed back to the registry with its last status."""
+    roots = ctx.roots
     if not os.path.isdir(roots.pods_dir):
         return
     for entry in sorted(os.listdir(roots.pods_dir)):
         pod_dir = os.path.join(roots.pods_dir, entry)
         pod = read_json(os.path.join(pod_dir, "pod.json"))
         kill_recorded_processes(pod_dir)
-        uid = (pod or {}).get("metadata", {}).get("uid")
-        if uid:
-            for mp in sorted(mounts.mountpoints_under(roots.pod_lib_dir(uid)), key=len, reverse=True):
-                mounts.unmount(mp, detach=True)
-        for name in ("sandbox.json",):
-            try:
-                os.unlink(os.path.join(pod_dir, name))
-            except FileNotFoundError:
-                pass
-        if not pod or pod["metadata"].get("deletionTimestamp"):
-            if uid:
-                shutil.rmtree(roots.pod_lib_dir(uid), ignore_errors=True)
-                shutil.rmtree(roots.pod_log_dir(pod["metadata"]["namespace"], pod["metadata"]["name"], uid),
-                              ignore_errors=True)
+        if not pod or not pod.get("metadata", {}).get("uid"):
             shutil.rmtree(pod_dir, ignore_errors=True)
             continue
-        shutil.rmtree(os.path.join(roots.pod_lib_dir(uid), "containers"), ignore_errors=True)
+        deleting = bool(pod["metadata"].get("deletionTimestamp"))
+        teardown_pod(roots, pod, keep_state=not deleting, keep_volumes=not deleting)
+        if deleting:
+            shutil.rmtree(pod_dir, ignore_errors=True)
+            continue
         status = (read_json(os.path.join(pod_dir, "status.json")) or {}).get("status")
         if status:
-            _mark_lost(status, registry.ctx.clock.now())
-        registry._start(pod, status)
+            _mark_lost(status, ctx.clock.now())
+        bring_back(pod, status)
         if status:
-            registry.ctx.status.event((pod["metadata"]["namespace"], pod["metadata"]["name"]),
-                                      "Warning", "DaemonRestarted",
-                                      "podrun restarted: running containers could not be adopted")
+            ctx.status.event((pod["metadata"]["namespace"], pod["metadata"]["name"]),
+                             "Warning", "DaemonRestarted",
+                             "podrun restarted: running containers could not be adopted")
 
 
 def _mark_lost(status: dict, now: float) -> None:

@@ -19,6 +19,7 @@ from podrun.api.manifests import Document
 from podrun.clock import rfc3339
 from podrun.errors import Conflict, InvalidManifest, NotFound
 from podrun.fsutil import makedirs, read_json, write_json_atomic
+from podrun.daemon import reconcile
 from podrun.lifecycle.context import NodeContext
 from podrun.lifecycle.pod_worker import PodWorker
 from podrun.status.manager import PodKey, pod_key
@@ -105,10 +106,13 @@ class PodRegistry:
         pod["spec"]["nodeName"] = self.ctx.node_name
         makedirs(os.path.join(self.ctx.roots.pod_dir(*key), "containers"), 0o700)
         write_json_atomic(self.ctx.roots.pod_file(*key), pod)
-        self._start(pod)
+        self.bring_back(pod)
+        self.housekeeping()
         return "created", self._full(key)
 
-    def _start(self, pod: dict, previous: dict | None = None) -> None:
+    def bring_back(self, pod: dict, previous: dict | None = None) -> None:
+        """Track `pod` and start its PodWorker; `previous` is its last status when the pod comes
+        back after a daemon restart (daemon/reconcile.py)."""
         key = pod_key(pod)
         self.pods[key] = pod
         self.ctx.status.add_pod(pod, previous)
@@ -166,6 +170,13 @@ class PodRegistry:
             self.pods.pop(key, None)
             self.ctx.status.remove_pod(key)
             shutil.rmtree(self.ctx.roots.pod_dir(*key), ignore_errors=True)
+        self.housekeeping()
+
+    def housekeeping(self) -> None:
+        """kubelet HandlePodCleanups: restart and image back-off entries nobody updated for
+        2 × the max back-off (deleted pods' among them) are dropped (flowcontrol Backoff.GC)."""
+        self.ctx.backoff.gc()
+        self.ctx.image_backoff.gc()
 
     def wake_image_waiters(self) -> None:
         for w in self.workers.values():
@@ -175,8 +186,7 @@ class PodRegistry:
 
     def restore(self) -> None:
         """After a daemon restart: every pod on disk comes back (see daemon/reconcile.py)."""
-        from podrun.daemon.reconcile import restore_pods
-        restore_pods(self)
+        reconcile.restore_pods(self.ctx, self.bring_back)
 
     async def shutdown(self) -> None:
         """Daemon stop: end every pod's processes now, keep the pods on disk to come back."""

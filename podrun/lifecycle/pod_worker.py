@@ -1,26 +1,27 @@
 """PodWorker: one asyncio task per pod (kubelet pod_workers.go: syncing -> terminating ->
 terminated -> cleaned up).
 
-    sync:      volumes -> sandbox (pause: net/ipc/uts) -> init containers one by one, each to
-               success (sidecars: to started) -> main containers in parallel -> when none will
-               run again, the pod is terminal and its sandbox is released
-    terminate: (on delete) every container killed concurrently within its grace period
-    clean up:  sandbox, volumes, writable layers, logs; the status forgotten
+    sync:      volumes -> sandbox (pause: net/ipc/uts) -> then a loop: observe every container,
+               compute_pod_actions (lifecycle/actions.py), act (start runs, kill, stop the pod);
+               when nothing will run again the pod is terminal and its sandbox is released
+    terminate: (on delete) every container killed at once within its grace period, main
+               containers first, sidecars after them in reverse order (termination.kill_pod)
+    clean up:  one teardown (lifecycle/teardown.py), shared with the daemon's restore
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
 
+from podrun.lifecycle import teardown, termination
+from podrun.lifecycle.actions import PodActions, compute_pod_actions
 from podrun.lifecycle.container_runner import ContainerRunner
 from podrun.lifecycle.context import NodeContext
-from podrun.lifecycle.termination import kill_container, pod_grace_period
+from podrun.lifecycle.podview import PodView
+from podrun.lifecycle.probes.results import ProbeUpdate
 from podrun.lifecycle.termination_message import normalize_message_limit
 from podrun.runtime import sandbox as sandbox_mod
 from podrun.runtime import volumes as volumes_mod
-from podrun.status.manager import pod_key
 
 __all__ = ["PodWorker"]
 
@@ -30,126 +31,127 @@ log = logging.getLogger("podrun.lifecycle")
 class PodWorker:
     def __init__(self, ctx: NodeContext, pod: dict, previous: dict | None = None):
         self.ctx, self.pod = ctx, pod
-        self.key = pod_key(pod)
-        self.stopping = False
-        self.force = False
-        self.keep_state = False          # daemon shutdown: leave the pod on disk to be recreated
-        self.sidecars_done = False       # mains finished: sidecars are not restarted any more
-        self.stop_event = asyncio.Event()
-        self._wake = asyncio.Event()
-        self.sandbox = None
-        self.volumes: dict[str, str] = {}
-        self.runners: dict[str, ContainerRunner] = {}
         spec = pod["spec"]
         n = len(spec.get("containers", [])) + len(spec.get("initContainers", []))
-        self.message_limit = normalize_message_limit(n)
+        self.view = PodView(ctx, pod, normalize_message_limit(n))
+        self.key = self.view.key
+        self.keep_state = False          # daemon shutdown: leave the pod on disk to be recreated
+        self.runners: dict[str, ContainerRunner] = {}
         for c in spec.get("initContainers", []):
-            self.runners[c["name"]] = ContainerRunner(self, c, True)
+            self.runners[c["name"]] = ContainerRunner(self.view, c, True)
         for c in spec["containers"]:
-            self.runners[c["name"]] = ContainerRunner(self, c, False)
+            self.runners[c["name"]] = ContainerRunner(self.view, c, False)
         if previous:
             for cs in previous.get("initContainerStatuses", []) + previous.get("containerStatuses", []):
                 if cs["name"] in self.runners:
                     self.runners[cs["name"]].adopt_previous(cs)
         self.task: asyncio.Task | None = None
+        self._killing: asyncio.Task | None = None
+        self._killing_forced = False
 
     @property
-    def restart_policy(self) -> str:
-        return self.pod["spec"].get("restartPolicy", "Always")
+    def stopping(self) -> bool:
+        return self.view.stopping
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"pod:{self.key[0]}/{self.key[1]}")
 
-    # ---- waiting helpers used by the runners ------------------------------------------------
-
-    async def sleep(self, seconds: float, until: asyncio.Event | None = None) -> bool:
-        """Sleep on the node clock, ending early when the pod stops or `until` is set;
-        False when the pod is stopping."""
-        waits = {asyncio.ensure_future(self.stop_event.wait()),
-                 asyncio.ensure_future(self.ctx.clock.sleep(seconds))}
-        if until is not None:
-            waits.add(asyncio.ensure_future(until.wait()))
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for f in waits:
-            f.cancel()
-        return not self.stopping
-
-    async def sleep_or_wake(self, seconds: float) -> bool:
-        """Like sleep, but an image added to the store ends it early (`wake`)."""
-        self._wake.clear()
-        return await self.sleep(seconds, until=self._wake)
-
     def wake(self) -> None:
-        self._wake.set()
+        self.view.wake()
 
     def images_changed(self, names: list[str]) -> None:
-        """`apply` changed these containers' images (the runners share the spec dicts)."""
+        """`apply` changed these containers' images (the runners share the spec dicts): a
+        running one is killed and restarted with the new image (computePodActions)."""
         for name in names:
-            self.runners[name].definition_changed()
+            r = self.runners[name]
+            if r.active and r.handle is not None and not r.handle.done:
+                r.kill_request = ("definition", None)
+        self.view.notify()
         self.wake()
 
     # ---- the pod's life ---------------------------------------------------------------------
 
     async def _run(self) -> None:
         sync = asyncio.create_task(self._sync())
-        stop = asyncio.ensure_future(self.stop_event.wait())
-        await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
-        await self.stop_event.wait()     # a pod that finished stays until it is deleted
+        probes = asyncio.create_task(self._probe_results())
+        await self.view.stop_event.wait()     # a pod that finished stays until it is deleted
         try:
             await sync
         except Exception:
             log.exception("pod %s/%s", *self.key)
+        probes.cancel()
         await self._cleanup()
 
     async def _sync(self) -> None:
-        ctx, st, key, spec = self.ctx, self.ctx.status, self.key, self.pod["spec"]
+        ctx, st, key = self.ctx, self.ctx.status, self.key
         if self._already_terminal():
             return
         try:
-            self.volumes = volumes_mod.prepare_volumes(
-                self.pod, lambda v: ctx.roots.volume_dir(self.pod["metadata"]["uid"], v))
+            self.view.volumes = volumes_mod.prepare_volumes(
+                self.pod, lambda v: ctx.roots.volume_dir(self.view.uid, v))
         except Exception as exc:  # kubelet: FailedMount, the pod stays ContainerCreating
             st.event(key, "Warning", "FailedMount", f"MountVolume.SetUp failed: {exc}")
             return
         try:
-            self.sandbox = await sandbox_mod.start_sandbox(
+            self.view.sandbox = await sandbox_mod.start_sandbox(
                 self.pod, ctx.roots.pod_dir(*key), ctx.pause_binary, network=ctx.network, cgroups=ctx.cgroups)
         except Exception as exc:
             st.event(key, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
             log.exception("sandbox of %s/%s", *key)
             return
-        st.set_sandbox(key, True, pod_ip=getattr(self.sandbox, "pod_ip", None))
-        sidecars = []
-        for c in spec.get("initContainers", []):
-            r = self.runners[c["name"]]
-            if r.is_sidecar:
-                sidecars.append(asyncio.create_task(r.run()))
-                await self._until_started(r)
-                continue
-            if r.last_term and r.last_term.get("exitCode") == 0:
-                continue  # done before a daemon restart: an init container never runs twice
-            term = await r.run()
-            if self.stopping:
+        st.set_sandbox(key, True, pod_ip=getattr(self.view.sandbox, "pod_ip", None))
+        while True:
+            self.view.changed.clear()
+            actions = compute_pod_actions(self.pod["spec"], {n: r.observe() for n, r in self.runners.items()},
+                                          terminating=self.view.stopping)
+            if actions.done:
                 break
-            if term is None or term["exitCode"] != 0:
-                break     # restartPolicy Never: the pod has failed
-        else:
-            await asyncio.gather(*(self.runners[c["name"]].run() for c in spec["containers"]))
-        if not self.stopping:
-            await self._stop_sidecars()
-            await asyncio.gather(*sidecars, return_exceptions=True)
+            self._act(actions)
+            await self.view.changed.wait()
+        if self._killing is not None:
+            await asyncio.gather(self._killing, return_exceptions=True)   # its preStop hooks end too
+        if not self.view.stopping:
             st.set_terminal(key)
             await self._release_sandbox()
 
-    async def _stop_sidecars(self) -> None:
-        """The main containers are done for good: sidecars are killed (grace period, then
-        SIGKILL) in reverse order and not restarted (kubelet: the phase comes from the mains)."""
-        self.sidecars_done = True
-        for r in reversed([r for r in self.runners.values() if r.is_sidecar]):
-            await kill_container(r, pod_grace_period(self.pod), f"Stopping container {r.name}")
+    def _act(self, actions: PodActions) -> None:
+        for kill in actions.kill:
+            r = self.runners[kill.name]
+            r.kill_request = None
+            grace = termination.pod_grace_period(self.pod, kill.probe_grace)
+            asyncio.ensure_future(r.kill(grace, kill.message, kill.restart))
+        if actions.kill_pod:
+            # once, or again when a forced delete comes while the pod is being stopped gently
+            if self._killing is None or (self.view.force and not self._killing_forced):
+                self._killing_forced = self.view.force
+                self._killing = asyncio.ensure_future(self._kill_pod())
+            return
+        for name in actions.start:
+            self.runners[name].start()
 
-    async def _until_started(self, r: ContainerRunner) -> None:
-        await self.sleep(10**9, until=r.started)
+    async def _kill_pod(self) -> None:
+        """killPodWithSyncResult: nothing starts any more; what runs stops in termination order."""
+        for r in self.runners.values():
+            r.halt()
+            if r.probes is not None:
+                r.probes.stop_liveness_and_startup()
+        running = {n: r.handle for n, r in self.runners.items() if r.handle is not None and not r.handle.done}
+        await termination.kill_pod(self.pod["spec"], running, termination.pod_grace_period(self.pod),
+                                   lambda name: f"Stopping container {name}", self.view.force)
+
+    async def _probe_results(self) -> None:
+        """Drain the pod's probe results (kubelet: the liveness/readiness/startup managers' updates)."""
+        while True:
+            update: ProbeUpdate = await self.view.probe_updates.get()
+            r = self.runners.get(update.container)
+            if r is None or r.handle is None or r.handle.container_id != update.container_id:
+                continue          # a result of a run that is over
+            if update.failed:
+                if not self.view.stopping:
+                    r.kill_request = (update.failed, update.probe)
+                    self.view.notify()
+            else:
+                r.probe_update(update.started, update.ready)
 
     def _already_terminal(self) -> bool:
         return self.ctx.status.status(self.key).get("phase") in ("Succeeded", "Failed")
@@ -157,36 +159,28 @@ class PodWorker:
     # ---- stopping ------------------------------------------------------------------------------
 
     def stop(self, force: bool = False, keep_state: bool = False) -> None:
-        """Begin termination: every runner sees stop_event and kills its container."""
-        self.stopping = True
-        self.force = self.force or force
+        """Begin termination: the sync loop sees it and stops every container."""
+        self.view.stopping = True
+        self.view.force = self.view.force or force
         self.keep_state = keep_state
-        self.stop_event.set()
+        self.view.stop_event.set()
+        self.view.notify()
 
     async def wait(self) -> None:
         if self.task:
             await asyncio.shield(self.task)
 
     async def _release_sandbox(self) -> None:
-        if self.sandbox is not None:
+        if self.view.sandbox is not None:
             try:
-                await sandbox_mod.stop_sandbox(self.sandbox, network=self.ctx.network,
+                await sandbox_mod.stop_sandbox(self.view.sandbox, network=self.ctx.network,
                                                cgroups=self.ctx.cgroups)
             except Exception:
                 log.exception("stopping the sandbox of %s/%s", *self.key)
-            self.sandbox = None
+            self.view.sandbox = None
             self.ctx.status.set_sandbox(self.key, False)
 
     async def _cleanup(self) -> None:
-        """Release everything the pod had: sandbox, volumes, layers, and (on delete) its logs."""
+        """Release everything the pod had: sandbox, then the one teardown (volumes, layers, logs)."""
         await self._release_sandbox()
-        uid = self.pod["metadata"]["uid"]
-        try:
-            volumes_mod.teardown_volumes(self.pod, self.volumes)
-        except Exception:
-            log.exception("volumes of %s/%s", *self.key)
-        if self.keep_state:
-            shutil.rmtree(os.path.join(self.ctx.roots.pod_lib_dir(uid), "containers"), ignore_errors=True)
-            return
-        shutil.rmtree(self.ctx.roots.pod_lib_dir(uid), ignore_errors=True)
-        shutil.rmtree(self.ctx.roots.pod_log_dir(*self.key, uid), ignore_errors=True)
+        teardown.teardown_pod(self.ctx.roots, self.pod, keep_state=self.keep_state)

@@ -138,7 +138,10 @@ class StatusManager:
         rec = self._pods[key]
         cs = self.container_status(key, name)
         if "state" in fields:
-            check_transition(cs.get("state", {}), fields["state"], rec.pod["spec"].get("restartPolicy", "Always"))
+            policy = rec.pod["spec"].get("restartPolicy", "Always")
+            if any(c["name"] == name and generate.is_sidecar(c) for c in rec.pod["spec"].get("initContainers", [])):
+                policy = "Always"   # status_manager.go checkContainerStateTransition skips sidecars
+            check_transition(cs.get("state", {}), fields["state"], policy)
         changed = False
         for k, v in fields.items():
             if cs.get(k) != v:

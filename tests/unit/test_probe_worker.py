@@ -64,15 +64,26 @@ class ScriptedRunner:
 
 
 class Recorder:
+    """The pod worker's end of the results queue: what the manager published, in order."""
+
     def __init__(self):
         self.ready: list[bool] = []
         self.started = 0
         self.failures: list[str] = []
+        self._ready = False
+
+    def put_nowait(self, update) -> None:
+        if update.failed:
+            self.failures.append(update.failed)
+            return
+        if update.started and not self.started:
+            self.started += 1
+        if update.ready != self._ready:
+            self._ready = update.ready
+            self.ready.append(update.ready)
 
     def manager(self, host: FakeHost, runner: ScriptedRunner) -> ProbeManager:
-        return ProbeManager(host, on_ready_change=self.ready.append,
-                            on_started=lambda: setattr(self, "started", self.started + 1),
-                            on_failure=lambda kind, p: self.failures.append(kind), run_probe=runner)
+        return ProbeManager(host, self, run_probe=runner)
 
 
 def run(coro):
@@ -210,12 +221,14 @@ def test_exec_timeout_is_a_failure_with_the_kubelet_message():
     async def main():
         host = FakeHost(liveness=probe(exec={"command": ["sh", "-c", "sleep 5"]}, failureThreshold=1))
         host.exec_result = asyncio.TimeoutError()
-        rec = Recorder()
-        manager = ProbeManager(host, on_failure=lambda kind, p: rec.failures.append((kind, p)))
+        updates: asyncio.Queue = asyncio.Queue()
+        manager = ProbeManager(host, updates)
         manager.start("c1", host.clock.monotonic())
         await host.clock.advance(0.5)
         assert host.events == [("Warning", "Unhealthy", 'Liveness probe failed: command "sh -c sleep 5" timed out')]
-        assert rec.failures == [(LIVENESS, host.spec["livenessProbe"])]
+        published = [updates.get_nowait() for _ in range(updates.qsize())]
+        assert [(u.container, u.container_id, u.failed, u.probe) for u in published if u.failed] == [
+            ("app", "c1", LIVENESS, host.spec["livenessProbe"])]
         manager.stop()
         await manager.wait_stopped()
     run(main())

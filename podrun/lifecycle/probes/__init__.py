@@ -1,8 +1,8 @@
 """Liveness, readiness and startup probes (kubelet `pkg/kubelet/prober`, `pkg/probe`).
 
-    manager.py   ProbeManager: the probes of one container run, results → host callbacks
+    manager.py   ProbeManager: the probes of one container run, results → the pod's update queue
     worker.py    ProbeWorker: one probe on a ticker; thresholds, startup gating, on hold
-    results.py   Result, ResultsManager (publishes changes only)
+    results.py   Result, ResultsManager (publishes changes only), ProbeUpdate
     runners.py   Prober: dispatch on the handler to execprobe / httpprobe / tcpprobe / grpcprobe
     base.py      ProbeHost (the seam), ProbeError, Go's words; httpget.py the GET hooks share too
 """

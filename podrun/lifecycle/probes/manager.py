@@ -1,43 +1,34 @@
 """ProbeManager: the probes of one container run (kubelet `prober_manager.go`, per container).
 
     start(id, started_at)   one ProbeWorker task per probe present (liveness, readiness, startup)
-    results → callbacks     on_started()               the container counts as started
-                            on_ready_change(ready)     every change of `ready`
-                            on_failure(kind, probe)    liveness/startup reached failureThreshold
-                                                       (the host kills with the probe's grace)
+    results → updates       a ProbeUpdate(container, id, started, ready) on every change of
+                            started or ready, and ProbeUpdate(..., failed=kind, probe) when
+                            liveness/startup reached failureThreshold; the pod worker drains
+                            the queue and decides (kill, restart) — nothing calls back into
+                            the container's runner
     stop_liveness_and_startup()   pod terminating: quiet Success, readiness keeps running
-    stop()                  idempotent, final: cancels every worker
+    stop()                  idempotent, final: nothing is published afterwards
 
 `started`: no startup probe, or it succeeded. `ready`: started and (no readiness probe, or its
-last published result is Success) — prober_manager.go UpdatePodStatus. Callbacks are plain
-functions run from a worker (or from start()); they must not block and may call stop().
+last published result is Success) — prober_manager.go UpdatePodStatus.
 """
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
 
-from podrun.lifecycle.probes.results import KINDS, LIVENESS, READINESS, STARTUP, Result, ResultsManager
+from podrun.lifecycle.probes.results import (
+    LIVENESS, READINESS, STARTUP, ProbeUpdate, Result, ResultsManager, UpdateQueue,
+)
 from podrun.lifecycle.probes.runners import ProbeHost, Prober, RunProbe
 from podrun.lifecycle.probes.worker import ProbeWorker
 
 __all__ = ["ProbeManager"]
 
 
-def _noop(*_args: object) -> None:
-    return None
-
-
 class ProbeManager:
-    def __init__(self, host: ProbeHost,
-                 on_ready_change: Callable[[bool], None] = _noop,
-                 on_started: Callable[[], None] = _noop,
-                 on_failure: Callable[[str, dict], None] = _noop,
-                 run_probe: RunProbe | None = None):
+    def __init__(self, host: ProbeHost, updates: UpdateQueue, run_probe: RunProbe | None = None):
         self.host = host
-        self.on_ready_change = on_ready_change
-        self.on_started = on_started
-        self.on_failure = on_failure
+        self.updates = updates
         self.run_probe: RunProbe = run_probe or Prober(host)
         self.results = ResultsManager(self._on_update)
         self.workers: dict[str, ProbeWorker] = {}
@@ -99,13 +90,17 @@ class ProbeManager:
     async def wait_stopped(self) -> None:
         await asyncio.gather(*(w.wait_stopped() for w in self.workers.values()))
 
-    # ---- results → callbacks ---------------------------------------------------------------
+    # ---- results → updates -----------------------------------------------------------------
+
+    def _publish(self, failed: str | None = None, probe: dict | None = None) -> None:
+        self.updates.put_nowait(ProbeUpdate(self.host.spec.get("name", ""), self.container_id or "",
+                                            self.started, self.ready, failed, probe))
 
     def _on_update(self, kind: str, result: Result) -> None:
         if self._starting or self._stopped:
             return
         if kind in (LIVENESS, STARTUP) and result is Result.FAILURE:
-            self.on_failure(kind, self.workers[kind].probe)
+            self._publish(kind, self.workers[kind].probe)
         if kind == STARTUP and result is Result.SUCCESS:
             readiness = self.workers.get(READINESS)
             if readiness is not None and self.results.get(READINESS) is not Result.SUCCESS:
@@ -117,10 +112,7 @@ class ProbeManager:
     def _report(self) -> None:
         if self._stopped:
             return
-        if self.started and not self._reported_started:
-            self._reported_started = True
-            self.on_started()
-        ready = self.ready
-        if ready != self._reported_ready and not self._stopped:
-            self._reported_ready = ready
-            self.on_ready_change(ready)
+        started, ready = self.started, self.ready
+        if started != self._reported_started or ready != self._reported_ready:
+            self._reported_started, self._reported_ready = started, ready
+            self._publish()

@@ -9,9 +9,11 @@ Both use the one `Result` enum; the prober maps WARNING to SUCCESS before anythi
 from __future__ import annotations
 
 import enum
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Protocol
 
-__all__ = ["Result", "ResultsManager", "LIVENESS", "READINESS", "STARTUP", "KINDS"]
+__all__ = ["Result", "ResultsManager", "ProbeUpdate", "UpdateQueue", "LIVENESS", "READINESS", "STARTUP",
+           "KINDS"]
 
 LIVENESS, READINESS, STARTUP = "liveness", "readiness", "startup"
 KINDS = (LIVENESS, READINESS, STARTUP)
@@ -50,3 +52,26 @@ class ResultsManager:
 
     def remove(self, kind: str) -> None:
         self._cache.pop(kind, None)
+
+
+@dataclass(frozen=True)
+class ProbeUpdate:
+    """What one container run's probes concluded (kubelet: liveness/readiness/startup managers'
+    Updates() channels, folded into one queue per pod).
+
+    `started`/`ready` are the container's current values (prober_manager.go UpdatePodStatus);
+    `failed` names the probe kind (liveness or startup) that just reached its failure threshold,
+    with that `probe`, so the pod worker can kill the container with the probe's grace period.
+    """
+    container: str
+    container_id: str
+    started: bool
+    ready: bool
+    failed: str | None = None
+    probe: dict | None = None
+
+
+class UpdateQueue(Protocol):
+    """Where ProbeManagers publish: an asyncio.Queue the pod worker drains."""
+
+    def put_nowait(self, item: ProbeUpdate) -> None: ...
