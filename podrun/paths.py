@@ -6,13 +6,19 @@ log  (/var/log/podrun)  pods/NS_NAME_UID/CONTAINER/RESTART.log
 
 `--root DIR` or PODRUN_ROOT=DIR moves all three under DIR/{run,lib,log} (tests use this);
 PODRUN_RUN_ROOT / PODRUN_LIB_ROOT / PODRUN_LOG_ROOT move one.
+
+Nobody but root may enter them (`close_roots`): image layers and containers' writable layers
+hold setuid files and device nodes, emptyDirs are 0777, logs may hold secrets. Docker's fix
+for CVE-2021-41091 is the same (its data root's subdirectories 0710/0701).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-__all__ = ["Roots"]
+__all__ = ["Roots", "PRIVATE_MODE", "private_dirs", "close_roots"]
+
+PRIVATE_MODE = 0o700
 
 
 @dataclass(frozen=True)
@@ -108,3 +114,20 @@ class Roots:
 
     def log_file(self, namespace: str, name: str, uid: str, container: str, restart: int) -> str:
         return os.path.join(self.pod_log_dir(namespace, name, uid), container, f"{restart}.log")
+
+
+def private_dirs(roots: Roots) -> list[str]:
+    """The roots and the stores under them that nobody else may traverse: closed one by one, so
+    a store moved out of its root (a symlink, a mount) stays closed too."""
+    return [roots.run, roots.lib, roots.log, roots.pods_dir, roots.images_dir, roots.bin_dir,
+            os.path.join(roots.lib, "pods"), os.path.join(roots.log, "pods")]
+
+
+def close_roots(roots: Roots) -> None:
+    """Create each private directory 0700 and set 0700 on those that exist with another mode:
+    run at every daemon start and before the CLI touches the image store, so a root made by an
+    older version, by hand or as an intermediate directory of os.makedirs (0755) is closed."""
+    for path in private_dirs(roots):
+        os.makedirs(path, mode=PRIVATE_MODE, exist_ok=True)
+        if os.stat(path).st_mode & 0o7777 != PRIVATE_MODE:
+            os.chmod(path, PRIVATE_MODE)
