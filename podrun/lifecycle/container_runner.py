@@ -185,7 +185,7 @@ class ContainerRunner:
             launch_plan = plan.container_plan(w.pod, self.spec, w.sandbox, image, inst, w.volumes)
             self.cgroup = self._create_cgroup(container_id)
             if self.cgroup is not None:
-                launch_plan.cgroup_procs = self.cgroup.procs_files()
+                plan.join_cgroup(launch_plan, self.cgroup)
             launched = await self._launch(launch_plan)
         except (ContainerCreateError, PodrunError, OSError) as exc:
             shutil.rmtree(inst, ignore_errors=True)
