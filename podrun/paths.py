@@ -120,7 +120,7 @@ def private_dirs(roots: Roots) -> list[str]:
     """The roots and the stores under them that nobody else may traverse: closed one by one, so
     a store moved out of its root (a symlink, a mount) stays closed too."""
     return [roots.run, roots.lib, roots.log, roots.pods_dir, roots.images_dir, roots.bin_dir,
-            os.path.join(roots.lib, "pods"), os.path.join(roots.log, "pods")]
+            os.path.dirname(roots.pod_lib_dir("uid")), os.path.dirname(roots.pod_log_dir("ns", "name", "uid"))]
 
 
 def close_roots(roots: Roots) -> None:
