@@ -13,7 +13,7 @@ from typing import Callable
 import click
 
 from podrun.fsutil import read_json
-from podrun.paths import Roots, close_roots
+from podrun.paths import Roots
 from podrun.runtime.images import Image, ImageStore, familiar, parse_reference, split_tag
 
 __all__ = ["images_cmd", "image_group", "human_duration", "human_size", "image_rows"]
@@ -24,7 +24,7 @@ def _roots(ctx: click.Context) -> Roots:
 
 
 def _store(ctx: click.Context) -> ImageStore:
-    close_roots(_roots(ctx))  # `image load` may come before any daemon: never a 0755 lib root
+    _roots(ctx).make_private()  # `image load` may come before any daemon: never a 0755 lib root
     return ImageStore(_roots(ctx).images_dir)
 
 

@@ -23,7 +23,7 @@ from podrun.errors import PodrunError
 from podrun.fsutil import makedirs, private_socket_path, write_json_atomic
 from podrun.kernel import procs
 from podrun.lifecycle.context import NodeContext
-from podrun.paths import Roots, close_roots
+from podrun.paths import Roots
 from podrun.runtime import podcgroups
 from podrun.runtime.images import ImageStore
 from podrun.runtime.pause import ensure_pause
@@ -131,7 +131,7 @@ async def _reap_strays_forever() -> None:
 
 def run_daemon(roots: Roots) -> None:
     lock = acquire_lock(roots)
-    close_roots(roots)  # 0700 re-applied at every start, not only on creation (issue 12)
+    roots.make_private()  # 0700 re-applied at every start, not only on creation (issue 12)
     procs.set_subreaper()
     procs.set_name("podrun-daemon")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -41,12 +41,10 @@ import time
 from dataclasses import dataclass
 
 from podrun.errors import CgroupError
-from podrun.kernel import syscalls as sc
 
 __all__ = ["Limits", "Stats", "Layout", "Cgroup", "detect", "DEFAULT_DEVICE_RULES",
            "shares_to_weight", "milli_cpu_to_shares", "milli_cpu_to_quota", "parse_keyed",
-           "working_set", "cgroup2_mounted_at", "v1_mounts", "V1_CONTROLLERS", "V2_CONTROLLERS",
-           "view_hierarchies", "mount_view"]
+           "working_set", "cgroup2_mounted_at", "v1_mounts", "V1_CONTROLLERS", "V2_CONTROLLERS"]
 
 # The v1 hierarchies a podrun cgroup is created in. cpuset is left out on purpose: a new
 # cpuset cgroup is empty (no cpus, no mems) and refuses tasks until both are copied from the
@@ -206,46 +204,6 @@ def detect(root: str = "/sys/fs/cgroup") -> Layout:
     if not mounts:
         raise CgroupError("detect", root, errno.ENOENT, "neither a cgroup2 mount nor cgroup v1 hierarchies")
     return Layout(1, root, mounts)
-
-
-# --- a container's own view: /sys/fs/cgroup inside its cgroup namespace --------------------
-
-def view_hierarchies(layout: Layout) -> tuple[tuple[str, str], ...]:
-    """v1: (directory name, mount options) of each hierarchy a podrun cgroup is created in,
-    named as the host names its mount point ("cpu,cpuacct") and mounted with every controller
-    the hierarchy has (a v1 mount must name them all); v2: () — one cgroup2 mount."""
-    if layout.version == 2:
-        return ()
-    points = dict.fromkeys(layout.mounts[c] for c in V1_CONTROLLERS if layout.has(c))
-    return tuple((os.path.basename(point), ",".join(c for c, p in sorted(layout.mounts.items()) if p == point))
-                 for point in points)
-
-
-_VIEW_FLAGS = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RELATIME
-
-
-def mount_view(dest: str, hierarchies: tuple[tuple[str, str], ...], readonly: bool,
-               syscalls: sc.Syscalls = sc.LINUX) -> None:
-    """Mount the caller's cgroups on dest, from inside its cgroup namespace: the kernel then
-    shows the namespace's root cgroup (the container's) as the root of each mount (runc
-    `mountCgroupV2`, and `mountCgroupV1` with a cgroup namespace). v1: a tmpfs holding one
-    cgroup mount per hierarchy, a symlink per comounted controller ("cpu" -> "cpu,cpuacct"),
-    the tmpfs made read-only last."""
-    ro = sc.MS_RDONLY if readonly else 0
-    if not hierarchies:
-        syscalls.mount("cgroup2", dest, "cgroup2", _VIEW_FLAGS | ro, None)
-        return
-    syscalls.mount("tmpfs", dest, "tmpfs", _VIEW_FLAGS, "mode=755")
-    for name, options in hierarchies:
-        sub = os.path.join(dest, name)
-        os.makedirs(sub, 0o755, exist_ok=True)
-        syscalls.mount("cgroup", sub, "cgroup", _VIEW_FLAGS | ro, options)
-        for controller in options.split(","):
-            link = os.path.join(dest, controller)
-            if controller != name and "=" not in controller and not os.path.lexists(link):
-                os.symlink(name, link)
-    if readonly:
-        syscalls.mount(None, dest, None, sc.MS_BIND | sc.MS_REMOUNT | _VIEW_FLAGS | ro, None)
 
 
 # --- file helpers ---------------------------------------------------------------------

@@ -32,12 +32,13 @@ import termios
 from typing import NoReturn
 
 from podrun.errors import CgroupError, MountError
-from podrun.kernel import capabilities, cgroups, mounts, namespaces, procs
+from podrun.kernel import capabilities, mounts, namespaces, procs
 from podrun.kernel import syscalls as sc
+from podrun.kernel.cgroupfs import mount_view
 from podrun.runtime import sync
-from podrun.runtime.plan import (DEFAULT_PATH, Bind, Cgroupfs, Devpts, HostDevices, LaunchPlan, MakeDir,
-                                 MakeFile, MaskPath, Overlay, Proc, ReadonlyPath, RemountRO, SetupOp,
-                                 Symlink, Sysfs, Tmpfs)
+from podrun.runtime.plan import (DEFAULT_PATH, Bind, Devpts, HostDevices, LaunchPlan, MakeDir, MakeFile,
+                                 MaskPath, Overlay, Proc, ReadonlyPath, RemountRO, SetupOp, Symlink,
+                                 Sysfs, Tmpfs, Cgroupfs)
 
 __all__ = ["run_intermediate", "run_init", "join_cgroups", "apply_op", "find_executable"]
 
@@ -232,7 +233,7 @@ def apply_op(op: SetupOp, root: str, syscalls: sc.Syscalls = sc.LINUX) -> None:
                 dest = mounts.ensure_target(root, os.path.join(target, node), True)
                 mounts.bind(os.path.join(source, node), dest, recursive=False, syscalls=syscalls)
         case Cgroupfs(target=target, hierarchies=hierarchies, readonly=ro):
-            cgroups.mount_view(mounts.secure_join(root, target), hierarchies, ro, syscalls)
+            mount_view(mounts.secure_join(root, target), hierarchies, ro, syscalls)
         case _:
             raise TypeError(f"unknown setup op {op!r}")
 

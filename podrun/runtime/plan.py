@@ -30,13 +30,11 @@ from typing import TYPE_CHECKING, Any, Union
 
 from podrun.api.expansion import expand
 from podrun.kernel import capabilities as caps
-from podrun.kernel.cgroups import view_hierarchies
 from podrun.kernel.syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID
 from podrun.runtime import security
 from podrun.runtime.security import CreateContainerConfigError
 
 if TYPE_CHECKING:
-    from podrun.kernel.cgroups import Cgroup
     from podrun.runtime.sandbox import SandboxInfo
 
 __all__ = [
@@ -151,7 +149,7 @@ class HostDevices:
 @dataclass(frozen=True)
 class Cgroupfs:
     """The container's own cgroups at target, mounted from inside its cgroup namespace
-    (kernel/cgroups.py `mount_view`): read-only unless privileged, as containerd gives them.
+    (kernel/cgroupfs.py `mount_view`): read-only unless privileged, as containerd gives them.
     hierarchies: v1 (directory name, mount options) per hierarchy; () = one cgroup2 mount."""
 
     target: str = "/sys/fs/cgroup"
@@ -398,10 +396,12 @@ def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: An
     )
 
 
-def join_cgroup(plan: LaunchPlan, cgroup: "Cgroup") -> LaunchPlan:
-    """Start the container in its cgroup and a cgroup namespace rooted there (unshared after
-    joining: runtime/child.py step 0 then 3), with its own cgroups shown at /sys/fs/cgroup
-    right after /sys, read-only as /sys is (containerd: private cgroupns, `ro` cgroup mount)."""
+def join_cgroup(plan: LaunchPlan, cgroup: Any) -> LaunchPlan:
+    """Start the container in `cgroup` (a kernel/cgroups.py Cgroup) and in a cgroup namespace
+    rooted there (unshared after joining: runtime/child.py steps 0 and 3), with its own cgroups
+    shown at /sys/fs/cgroup right after /sys, read-only as /sys is (containerd: a private
+    cgroupns and a `ro` cgroup mount; kernel/cgroupfs.py)."""
+    from podrun.kernel.cgroupfs import view_hierarchies
     plan.cgroup_procs = cgroup.procs_files()
     if "cgroup" not in plan.new_ns:
         plan.new_ns.append("cgroup")

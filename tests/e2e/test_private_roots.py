@@ -27,7 +27,7 @@ import pytest
 from archives import docker_archive, image_config, tar_layer
 from helpers import as_yaml, cstatus, pod, running, sh
 
-from podrun.paths import Roots, private_dirs
+from podrun.paths import Roots
 from podrun.runtime.images import ImageStore
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -158,7 +158,7 @@ def test_a_setuid_file_of_a_loaded_image_is_out_of_reach(world):
 
 
 def test_every_root_is_0700_after_daemon_start(world):
-    modes = {p: oct(os.stat(p).st_mode & 0o7777) for p in private_dirs(world.roots)}
+    modes = {p: oct(os.stat(p).st_mode & 0o7777) for p in world.roots.private_dirs()}
     assert set(modes.values()) == {"0o700"}, modes
 
 
@@ -188,10 +188,10 @@ def test_writable_layers_and_emptydirs_are_out_of_reach(world):
 
 def test_modes_are_reapplied_at_every_daemon_start(world):
     r = world.roots
-    for p in private_dirs(r):
+    for p in r.private_dirs():
         os.chmod(p, 0o755)
     _stop_daemon(world.daemon)
     world.daemon = None
     world.daemon = _start_daemon(r)
-    modes = {p: oct(os.stat(p).st_mode & 0o7777) for p in private_dirs(r)}
+    modes = {p: oct(os.stat(p).st_mode & 0o7777) for p in r.private_dirs()}
     assert set(modes.values()) == {"0o700"}, modes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from podrun.kernel import cgroups
+from podrun.kernel import cgroupfs as cgroups
 from podrun.kernel import syscalls as sc
 from podrun.kernel.cgroups import Cgroup, Layout
 from podrun.runtime import plan as P
