@@ -28,7 +28,6 @@ from archives import docker_archive, image_config, tar_layer
 from helpers import as_yaml, cstatus, pod, running, sh
 
 from podrun.paths import Roots
-from podrun.runtime.images import ImageStore
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOBODY = 65534
@@ -152,7 +151,8 @@ def world(busybox_rootfs):
 
 
 def test_a_setuid_file_of_a_loaded_image_is_out_of_reach(world):
-    suid = os.path.join(ImageStore(world.roots.images_dir).resolve(IMAGE).rootfs, "bin/suid-tool")
+    (suid,) = [os.path.join(d, "suid-tool") for d, _, files in os.walk(world.roots.images_dir)
+               if "suid-tool" in files and d.endswith("/bin")]
     assert os.stat(suid).st_mode & (stat.S_ISUID | 0o777) == stat.S_ISUID | 0o755
     assert as_nobody(world.top, suid) == ["reached", str(errno.EACCES)]
 
