@@ -6,13 +6,19 @@ log  (/var/log/podrun)  pods/NS_NAME_UID/CONTAINER/RESTART.log
 
 `--root DIR` or PODRUN_ROOT=DIR moves all three under DIR/{run,lib,log} (tests use this);
 PODRUN_RUN_ROOT / PODRUN_LIB_ROOT / PODRUN_LOG_ROOT move one.
+
+Nobody but root may enter them (`Roots.make_private`): image layers and containers' writable
+layers hold setuid files and device nodes, emptyDirs are 0777, logs may hold secrets. Docker's
+fix for CVE-2021-41091 is the same (its data root's subdirectories 0710/0701).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-__all__ = ["Roots"]
+__all__ = ["Roots", "PRIVATE_MODE"]
+
+PRIVATE_MODE = 0o700
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,22 @@ class Roots:
     def env(self) -> dict[str, str]:
         """The environment that makes a child podrun process use these roots."""
         return {"PODRUN_RUN_ROOT": self.run, "PODRUN_LIB_ROOT": self.lib, "PODRUN_LOG_ROOT": self.log}
+
+    # modes
+    def private_dirs(self) -> list[str]:
+        """The roots and the stores under them that nobody else may traverse: each one closed,
+        so a store moved out of its root (a symlink, a mount) stays closed too."""
+        return [self.run, self.lib, self.log, self.pods_dir, self.images_dir, self.bin_dir,
+                os.path.join(self.lib, "pods"), os.path.join(self.log, "pods")]   # pods' layers, volumes, logs
+
+    def make_private(self) -> None:
+        """Create each private directory 0700 and set 0700 on those that exist with another mode:
+        at every daemon start and before the CLI touches the image store, so a root made by an
+        older version, by hand or as an intermediate directory of os.makedirs (0755) is closed."""
+        for path in self.private_dirs():
+            os.makedirs(path, mode=PRIVATE_MODE, exist_ok=True)
+            if os.stat(path).st_mode & 0o7777 != PRIVATE_MODE:
+                os.chmod(path, PRIVATE_MODE)
 
     # daemon
     @property

@@ -27,6 +27,7 @@ def _roots(ctx: click.Context) -> Roots:
 
 
 def _store(ctx: click.Context) -> ImageStore:
+    _roots(ctx).make_private()  # `image load` may come before any daemon: never a 0755 lib root
     return ImageStore(_roots(ctx).images_dir)
 
 

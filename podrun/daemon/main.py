@@ -131,8 +131,7 @@ async def _reap_strays_forever() -> None:
 
 def run_daemon(roots: Roots) -> None:
     lock = acquire_lock(roots)
-    for d in (roots.lib, roots.log):
-        makedirs(d, 0o700)
+    roots.make_private()  # 0700 re-applied at every start, not only on creation (issue 12)
     procs.set_subreaper()
     procs.set_name("podrun-daemon")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -64,7 +64,7 @@ async def create_instance(view: PodView, spec: dict, image, count: int, events: 
                                           seccomp_dir=ctx.roots.seccomp_dir)
         cgroup = _create_cgroup(view, spec, container_id)
         if cgroup is not None:
-            launch_plan.cgroup_procs = cgroup.procs_files()
+            plan.join_cgroup(launch_plan, cgroup)
         launched = await _launch(spec, launch_plan)
     except (ContainerCreateError, PodrunError, OSError) as exc:
         shutil.rmtree(inst, ignore_errors=True)

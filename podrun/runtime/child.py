@@ -38,10 +38,11 @@ from typing import NoReturn
 from podrun.errors import CgroupError, MountError
 from podrun.kernel import capabilities, mounts, namespaces, procs, seccomp
 from podrun.kernel import syscalls as sc
+from podrun.kernel.cgroupfs import mount_view
 from podrun.runtime import sync
 from podrun.runtime.plan import (DEFAULT_PATH, Bind, Devpts, HostDevices, LaunchPlan, MakeDir, MakeFile,
                                  MaskPath, Overlay, Proc, ReadonlyPath, RemountRO, SetupOp, Symlink,
-                                 Sysfs, Tmpfs)
+                                 Sysfs, Tmpfs, Cgroupfs)
 
 __all__ = ["run_intermediate", "run_init", "join_cgroups", "apply_op", "find_executable"]
 
@@ -242,6 +243,8 @@ def apply_op(op: SetupOp, root: str, syscalls: sc.Syscalls = sc.LINUX) -> None:
             for node in host_device_nodes(source):
                 dest = mounts.ensure_target(root, os.path.join(target, node), True)
                 mounts.bind(os.path.join(source, node), dest, recursive=False, syscalls=syscalls)
+        case Cgroupfs(target=target, hierarchies=hierarchies, readonly=ro):
+            mount_view(mounts.secure_join(root, target), hierarchies, ro, syscalls)
         case _:
             raise TypeError(f"unknown setup op {op!r}")
 

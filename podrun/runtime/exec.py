@@ -36,7 +36,7 @@ def exec_plan(target: procs.ProcessRef, argv: list[str], env: list[str], cwd: st
     """Join all of target's namespaces and its cgroup, as its user with its capabilities.
     shares_pid is accepted for symmetry: the pid namespace of the target is joined either way
     (it is the pod's when shared, the container's if not)."""
-    kinds = ["ipc", "uts", "net", "pid", "mnt"]
+    kinds = ["cgroup", "ipc", "uts", "net", "pid", "mnt"]  # cgroup: /proc/self/cgroup agrees with the container
     if not procs.alive(target):
         raise ProcessLookupError(f"process {target.pid} is not running")
     plan = LaunchPlan(argv=list(argv), env=list(env), cwd=cwd or "/", rootfs=None,

@@ -12,6 +12,9 @@ the overlay is mounted on `rootfs` and before pivot_root:
     Overlay (nodev)  Proc  /dev (tmpfs nodev + host nodes)  Sysfs (ro)  MaskPath…  ReadonlyPath…
     pod files (/etc/hosts …)  termination-log  volumes (emptyDir nodev)  [root remounted ro]
 
+`join_cgroup()` adds the container's cgroup, a cgroup namespace and, right after Sysfs, a
+Cgroupfs op: its own cgroups at /sys/fs/cgroup.
+
 The security settings (user, groups, capabilities, no_new_privs, masked paths, read-only root)
 come from runtime/security.py. Device nodes a container root could mknod (CAP_MKNOD is in the
 default set) are useless on the nodev root, /dev and emptyDirs; the nodes bound from the host
@@ -38,10 +41,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Bind", "Overlay", "Proc", "Sysfs", "Tmpfs", "Devpts", "Symlink", "MakeDir", "MakeFile",
-    "RemountRO", "MaskPath", "ReadonlyPath", "HostDevices", "SetupOp", "Stdio", "LaunchPlan",
+    "RemountRO", "MaskPath", "ReadonlyPath", "HostDevices", "Cgroupfs", "SetupOp", "Stdio", "LaunchPlan",
     "DEFAULT_PATH", "DEV_NODES", "dev_ops", "confinement_ops", "container_plan", "node_capabilities",
     "read_user_db", "resolve_command", "build_env", "prepare_instance_dir", "InvalidSubPath",
-    "CreateContainerConfigError",
+    "CreateContainerConfigError", "join_cgroup",
 ]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -145,8 +148,19 @@ class HostDevices:
     source: str = "/dev"
 
 
+@dataclass(frozen=True)
+class Cgroupfs:
+    """The container's own cgroups at target, mounted from inside its cgroup namespace
+    (kernel/cgroupfs.py `mount_view`): read-only unless privileged, as containerd gives them.
+    hierarchies: v1 (directory name, mount options) per hierarchy; () = one cgroup2 mount."""
+
+    target: str = "/sys/fs/cgroup"
+    hierarchies: tuple[tuple[str, str], ...] = ()
+    readonly: bool = True
+
+
 SetupOp = Union[Bind, Overlay, Proc, Sysfs, Tmpfs, Devpts, Symlink, MakeDir, MakeFile, RemountRO,
-                MaskPath, ReadonlyPath, HostDevices]
+                MaskPath, ReadonlyPath, HostDevices, Cgroupfs]
 
 
 @dataclass(frozen=True)
@@ -386,3 +400,20 @@ def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: An
         capabilities=list(sec.capabilities), no_new_privs=sec.no_new_privs,
         readonly_root=sec.readonly_root, seccomp=seccomp_filter,
     )
+
+
+def join_cgroup(plan: LaunchPlan, cgroup: Any) -> LaunchPlan:
+    """Start the container in `cgroup` (a kernel/cgroups.py Cgroup) and in a cgroup namespace
+    rooted there (unshared after joining: runtime/child.py steps 0 and 3), with its own cgroups
+    shown at /sys/fs/cgroup right after /sys, read-only as /sys is (containerd: a private
+    cgroupns and a `ro` cgroup mount; kernel/cgroupfs.py)."""
+    from podrun.kernel.cgroupfs import view_hierarchies
+    plan.cgroup_procs = cgroup.procs_files()
+    if "cgroup" not in plan.new_ns:
+        plan.new_ns.append("cgroup")
+    for i, op in enumerate(plan.ops):
+        if isinstance(op, Sysfs):
+            view = Cgroupfs(os.path.join(op.target, "fs/cgroup"), view_hierarchies(cgroup.layout), op.readonly)
+            plan.ops.insert(i + 1, view)
+            break
+    return plan

@@ -8,17 +8,24 @@ grandchild execs the pause binary (runtime/pause/). With shareProcessNamespace t
 With a PodNetwork the pause's netns gets its eth0 and IP (runtime/podnet.py) and the pod files
 are rewritten with that IP. hostNetwork pods get no net and no uts namespace (the kubelet shares
 the node's UTS with them too): the pod IP is the host's, /etc/hosts the node's.
+
+The pause has a root of its own (issue 12): in a private mount namespace it pivots into an
+empty read-only tmpfs, closes its fds and drops to 65535 with no capabilities (pause.c), so a
+container sharing its PID namespace with SYS_PTRACE finds nothing of the host behind
+/proc/1/root, /proc/1/cwd or /proc/1/fd. Start-up waits for the pause to say it is done.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 from typing import TYPE_CHECKING
 
+from podrun.errors import ContainerCreateError
 from podrun.kernel import namespaces, procs
-from podrun.runtime import state
-from podrun.runtime.launcher import launch
+from podrun.runtime import state, sync
+from podrun.runtime.launcher import Launched, launch
 from podrun.runtime.plan import LaunchPlan, Stdio
 from podrun.runtime.state import SandboxInfo
 
@@ -27,9 +34,11 @@ if TYPE_CHECKING:
     from podrun.runtime.podnet import PodNetwork
 
 __all__ = ["SandboxInfo", "start_sandbox", "stop_sandbox", "pod_hostname", "pod_domain",
-           "hosts_file_content", "node_hosts_file_content", "resolv_conf_content", "write_pod_files"]
+           "hosts_file_content", "node_hosts_file_content", "resolv_conf_content", "write_pod_files",
+           "pause_plan"]
 
 CLUSTER_DOMAIN = "cluster.local"
+PAUSE_ISOLATION_TIMEOUT = 10.0
 
 
 def pod_hostname(pod: dict) -> str:
@@ -179,11 +188,9 @@ async def _start(pod: dict, pod_dir: str, pause_binary: str, network: "PodNetwor
     hostname = socket.gethostname() if host_network else pod_hostname(pod)
     pause_procs = cgroups.child(pod_cg.path, "pause", devices=False).procs_files() if cgroups is not None else []
     kinds = (["ipc"] if host_network else ["net", "ipc", "uts"]) + (["pid"] if shares_pid else [])
-    plan = LaunchPlan(argv=[pause_binary], env=[], cwd="/", new_ns=list(kinds),
-                      hostname=None if host_network else hostname, loopback_up=not host_network,
-                      stdio=Stdio("null", "null", "null"), name="podrun:sandbox",
-                      cgroup_procs=pause_procs)
+    plan = pause_plan(pause_binary, kinds, None if host_network else hostname, pause_procs)
     launched = await launch(plan)
+    await _until_isolated(launched)
     info = SandboxInfo(
         pause_pid=launched.pid, pause_start_time=launched.start_time,
         ns_paths={k: namespaces.ns_path(launched.pid, k) for k in kinds},
@@ -205,6 +212,36 @@ async def _start(pod: dict, pod_dir: str, pause_binary: str, network: "PodNetwor
         write_pod_files(pod, pod_dir, info.pod_ip)
     state.save_sandbox(os.path.join(pod_dir, "sandbox.json"), info)
     return info
+
+
+def pause_plan(pause_binary: str, kinds: list[str], hostname: str | None,
+               cgroup_procs: list[str]) -> LaunchPlan:
+    """The pause in the pod's namespaces and a mount namespace of its own, where it mounts an
+    empty read-only root over its own directory and pivots into it (pause.c `--root`): its
+    root, cwd and fds lead nowhere on the host. Containers never join that mount namespace."""
+    return LaunchPlan(argv=[pause_binary, "--root", os.path.dirname(pause_binary)], env=[], cwd="/",
+                      new_ns=list(kinds) + ["mnt"], hostname=hostname, loopback_up=hostname is not None,
+                      stdio=Stdio("null", "pipe", "null"), name="podrun:sandbox",
+                      cgroup_procs=list(cgroup_procs))
+
+
+async def _until_isolated(launched: Launched) -> None:
+    """The pause closes its stdout once it has its own root and no privileges; anything it
+    wrote first is why it could not. A pause that could not is killed and reaped."""
+    fd = launched.stdout_fd
+    assert fd is not None
+    try:
+        said = (await asyncio.wait_for(sync.read_all(fd), PAUSE_ISOLATION_TIMEOUT)).decode(errors="replace")
+    except asyncio.TimeoutError:
+        said = f"pause: not isolated after {PAUSE_ISOLATION_TIMEOUT:g}s"
+    finally:
+        os.close(fd)
+    if not said and procs.alive(launched.ref):
+        return
+    if procs.read_start_time(launched.pid) == launched.start_time:
+        procs.send_signal(launched.ref, signal.SIGKILL)
+    await procs.wait_exit(launched.pid)
+    raise ContainerCreateError("sandbox", "isolate", "pause", 0, said.strip() or "pause exited")
 
 
 async def _kill_pause(info: SandboxInfo) -> None:

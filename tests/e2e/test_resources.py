@@ -6,6 +6,7 @@ the v2 code path is also exercised on a private cgroup2 mount in tests/kernel.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -13,10 +14,21 @@ from helpers import as_yaml, cstatus, phase, pod, running, sh, table
 
 
 def _cgroup_of(podrun, name: str, container: str, controller: str) -> str:
-    """The container's cgroup path for one controller, read from /proc/self/cgroup inside it."""
-    out = podrun("exec", name, "-c", container, "--", "cat", "/proc/self/cgroup", check=True).stdout
-    paths = {ctrl: path for line in out.splitlines()
-             for ctrls, path in [line.split(":", 2)[1:]] for ctrl in ctrls.split(",")}
+    """The container's cgroup path for one controller, as the host sees it (inside, its own
+    cgroup namespace shows "/"); checks that `exec` runs in that cgroup and namespace: the
+    exec'd shell is listed in the cgroup.procs of the container's /sys/fs/cgroup view."""
+    out = podrun("exec", name, "-c", container, "--", "sh", "-c",
+                 "cat /proc/self/cgroup; echo pid=$$; cat /sys/fs/cgroup/memory/cgroup.procs "
+                 "/sys/fs/cgroup/cgroup.procs 2>/dev/null; true", check=True).stdout
+    lines = out.splitlines()
+    assert {line.split(":", 2)[2] for line in lines if line.count(":") >= 2} == {"/"}, out
+    pid = next(line[4:] for line in lines if line.startswith("pid="))
+    assert pid in lines[lines.index("pid=" + pid) + 1:], out
+    with open(podrun.roots.container_file("default", name, container)) as f:
+        host_pid = json.load(f)["pid"]
+    with open(f"/proc/{host_pid}/cgroup") as f:
+        paths = {ctrl: path for line in f.read().splitlines()
+                 for ctrls, path in [line.split(":", 2)[1:]] for ctrl in ctrls.split(",")}
     return paths.get(controller) or paths[""]   # v1: per controller; v2: the one "0::" line
 
 

@@ -30,7 +30,7 @@ def ensure_pause(bin_dir: str) -> str:
     target = os.path.join(bin_dir, f"pause-{digest}")
     if os.access(target, os.X_OK):
         return target
-    os.makedirs(bin_dir, mode=0o755, exist_ok=True)
+    os.makedirs(bin_dir, mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=bin_dir, prefix=".pause-")
     os.close(fd)
     try:
