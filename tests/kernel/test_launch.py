@@ -183,7 +183,7 @@ def test_termination_log_is_writable_and_kept_on_the_host(tmp_path, pause_binary
 
 
 def test_exec_foreground_returns_the_commands_exit_code(tmp_path, pause_binary, busybox_rootfs):
-    from podrun.runtime.exec import exec_foreground
+    from podrun.runtime.exec import ExecStartError, exec_foreground
     out_path = tmp_path / "out.txt"
 
     async def main():
@@ -192,7 +192,8 @@ def test_exec_foreground_returns_the_commands_exit_code(tmp_path, pause_binary, 
             with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
                 code = exec_foreground(exec_plan(launched.ref, ["sh", "-c", "hostname; exit 7"], []),
                                        devnull.fileno(), out.fileno(), out.fileno())
-            with pytest.raises(ContainerCreateError):
+            # containerd's words for runc's failed execve (runtime/exec.exec_start_error)
+            with pytest.raises(ExecStartError, match=r'exec: "/nope": stat /nope: no such file or directory'):
                 with open(os.devnull, "rb") as devnull:
                     exec_foreground(exec_plan(launched.ref, ["/nope"], []), devnull.fileno(), 1, 2)
             return code
