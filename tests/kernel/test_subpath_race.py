@@ -1,0 +1,117 @@
+"""The subPath swap race (CVE-2017-1002101, CVE-2021-30465): a process of the pod swaps a
+directory `d` with a symlink `l -> /` in an emptyDir with renameat2(RENAME_EXCHANGE) in a tight
+loop while containers mount `subPath: d`. No container may ever see the host's root, and
+nothing may be written on the host through such a mount.
+
+The swapper is a static C program built here with gcc and run on the emptyDir directory (the
+same directory a sidecar of the pod would see). A launch either mounts `d` (the directory) or
+fails closed (the kernel refused to follow the symlink); both are fine, the host is not.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import textwrap
+
+import pytest
+
+from podrun.errors import ContainerCreateError
+from podrun.runtime.volumes import prepare_volumes, teardown_volumes
+
+from podenv import PodEnv, pod
+
+pytestmark = [pytest.mark.usefixtures("leak_check")]
+
+SWAPPER_C = textwrap.dedent(r"""
+    #define _GNU_SOURCE
+    #include <fcntl.h>
+    #include <signal.h>
+    #include <stdio.h>
+    #include <sys/syscall.h>
+    #include <unistd.h>
+    #ifndef RENAME_EXCHANGE
+    #define RENAME_EXCHANGE (1 << 1)
+    #endif
+    static volatile sig_atomic_t stop;
+    static void on_term(int sig) { (void)sig; stop = 1; }
+    int main(int argc, char **argv) {
+        if (argc != 2) return 2;
+        int dir = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0) { perror("open"); return 1; }
+        signal(SIGTERM, on_term);
+        unsigned long swaps = 0;
+        write(1, "ready\n", 6);
+        /* stop only after an even number of swaps: d is the directory again */
+        while (!stop || swaps % 2) {
+            if (syscall(SYS_renameat2, dir, "d", dir, "l", RENAME_EXCHANGE) != 0) {
+                perror("renameat2"); return 1;
+            }
+            swaps++;
+        }
+        printf("%lu\n", swaps);
+        return 0;
+    }
+""")
+
+LAUNCHES = 40      # containers mounting subPath d, BATCH at a time
+BATCH = 8
+
+
+@pytest.fixture(scope="module")
+def swapper(tmp_path_factory) -> str:
+    d = tmp_path_factory.mktemp("swapper")
+    src, exe = d / "swapper.c", d / "swapper"
+    src.write_text(SWAPPER_C)
+    subprocess.run(["gcc", "-O2", "-static", "-o", str(exe), str(src)], check=True, capture_output=True)
+    return str(exe)
+
+
+def test_swapping_subpath_for_a_symlink_to_root_never_mounts_the_host(
+        tmp_path, pause_binary, busybox_rootfs, swapper):
+    marker = tmp_path / f"host-marker-{secrets.token_hex(4)}"   # only the host's / leads here
+    marker.write_text("host\n")
+    probe = f"podrun-race-probe-{secrets.token_hex(4)}"          # a write that must not reach /
+    p = pod(volumes=[{"name": "scratch", "emptyDir": {}}])
+    dirs = prepare_volumes(p, lambda n: str(tmp_path / "volumes" / n))
+    vol = dirs["scratch"]
+    os.mkdir(os.path.join(vol, "d"))
+    os.symlink("/", os.path.join(vol, "l"))
+    script = (f"if [ -e /mnt{marker} ]; then echo HOST; else echo VOLUME; fi;"
+              f"touch /mnt/{probe} 2>/dev/null; true")
+    container = {"command": ["sh", "-c", script],
+                 "volumeMounts": [{"name": "scratch", "mountPath": "/mnt", "subPath": "d"}]}
+    outcomes: list[str] = []
+    proc = subprocess.Popen([swapper, vol], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+
+        async def one(env: PodEnv, i: int) -> str:
+            try:
+                code, out, err = await env.run(dict(container, name=f"c{i}"), dirs)
+            except ContainerCreateError:
+                return "refused"
+            assert code == 0, err
+            return out.strip()
+
+        async def main():
+            async with PodEnv(str(tmp_path), pause_binary, busybox_rootfs, p) as env:
+                for start in range(0, LAUNCHES, BATCH):
+                    outcomes.extend(await asyncio.gather(*(one(env, i) for i in range(start, start + BATCH))))
+        asyncio.run(main())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        swaps = int(proc.communicate(timeout=10)[0] or 0)
+        host_writes = os.path.lexists(f"/{probe}")
+        if host_writes:
+            os.unlink(f"/{probe}")
+        teardown_volumes(p, dirs)
+    counts = {k: outcomes.count(k) for k in ("HOST", "VOLUME", "refused")}
+    print(f"swaps={swaps} outcomes={counts}")
+    assert swaps > LAUNCHES
+    assert counts["HOST"] == 0, f"{counts['HOST']} of {LAUNCHES} containers saw the host's /"
+    assert not host_writes, "a container wrote into the host's /"
+    assert counts["VOLUME"] + counts["refused"] == LAUNCHES
+    assert counts["VOLUME"] > 0  # the mount itself still works while the race goes on
