@@ -23,7 +23,7 @@ from podrun.lifecycle import hooks, restart
 from podrun.lifecycle.termination import kill_container, pod_grace_period, stop_signal
 from podrun.lifecycle.termination_message import read_termination_message
 from podrun.runtime import exec as rexec
-from podrun.runtime import launcher, plan, state
+from podrun.runtime import launcher, plan, state, volumes
 from podrun.runtime.logfile import LogRelay
 from podrun.status import generate
 
@@ -183,6 +183,7 @@ class ContainerRunner:
         try:
             plan.prepare_instance_dir(inst)
             launch_plan = plan.container_plan(w.pod, self.spec, w.sandbox, image, inst, w.volumes)
+            volumes.prepare_subpaths(launch_plan, self.name)  # kubelet makeMounts, before creating
             self.cgroup = self._create_cgroup(container_id)
             if self.cgroup is not None:
                 launch_plan.cgroup_procs = self.cgroup.procs_files()
