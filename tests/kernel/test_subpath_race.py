@@ -56,8 +56,8 @@ SWAPPER_C = textwrap.dedent(r"""
     }
 """)
 
-LAUNCHES = 40      # containers mounting subPath d, BATCH at a time
-BATCH = 8
+LAUNCHES = 100     # containers mounting subPath d, BATCH at a time
+BATCH = 10
 
 
 @pytest.fixture(scope="module")
