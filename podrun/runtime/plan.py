@@ -6,8 +6,10 @@ the image's /etc/passwd and /etc/group and, unless given, the runtime's own capa
 every rule here is unit-tested without root. `runtime/child.py` executes the ops in one loop
 (bubblewrap `SetupOp` / `setup_newroot`: "bind if it exists" is a flag, not a branch).
 
-Op targets are paths inside the container; sources are host paths. Ops run in list order, after
-the overlay is mounted on `rootfs` and before pivot_root:
+Op targets are paths inside the container; sources are host paths; the child opens both by fd
+and never follows a symlink out of the root or, for a subPath, out of its volume. subPath and
+subPathExpr are checked here as the kubelet's makeMounts does (runtime/volumes.py then makes
+them). Ops run in list order, after the overlay is mounted on `rootfs` and before pivot_root:
 
     Overlay (nodev)  Proc  /dev (tmpfs nodev + host nodes)  Sysfs (ro)  MaskPath…  ReadonlyPath…
     pod files (/etc/hosts …)  termination-log  volumes (emptyDir nodev)  [root remounted ro]
