@@ -57,7 +57,7 @@ def bind_into(source_fd: int, root_fd: int, target: str, recursive: bool = True,
     landed = fspath.open_in_root(root_fd, target)
     try:
         if syscalls.mounts_for_real and not fspath.same_file(landed, source_fd):
-            raise MountError("bind: mount did not land on", fspath.describe(landed), errno.EXDEV)
+            raise MountError("check bind on", fspath.describe(landed), errno.EXDEV)
         if add_flags:
             remount(fspath.proc_path(landed), add_flags, syscalls)
     finally:

@@ -203,6 +203,9 @@ def apply_op(op: SetupOp, root: str, syscalls: sc.Syscalls = sc.LINUX) -> None:
     root_fd = fspath.open_host(root, directory=True)
     try:
         _apply_in_root(op, root_fd, syscalls)
+    except OSError as exc:  # from the fd walk, which knows only a component: name the op's path
+        where = getattr(op, "target", None) or getattr(op, "path", "")
+        raise MountError("open in root", root.rstrip("/") + "/" + where.lstrip("/"), exc.errno or 0) from exc
     finally:
         os.close(root_fd)
 

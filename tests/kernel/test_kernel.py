@@ -96,3 +96,11 @@ def test_pause_is_tiny(pause_binary, tmp_path):
         return fields
     fields = asyncio.run(main())
     assert fields["Rss"] < 1024 and fields["Pss"] < 1024, fields
+
+
+def test_a_target_that_cannot_be_made_names_the_ops_path(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(MountError) as info:
+        apply_op(P.Tmpfs("/file/below"), str(tmp_path), sc.RecordingSyscalls())
+    assert (info.value.op, info.value.target, info.value.errno) == (
+        "open in root", f"{tmp_path}/file/below", errno.ENOTDIR)
