@@ -2,13 +2,16 @@
 kubelet's makeMounts): the expanded subdirectory is made and seen through both mounts; an
 expansion that is absolute or climbs, or a subPath that a symlink leads out of its volume, is
 the container's CreateContainerConfigError with the kubelet's words; subPath and subPathExpr
-together are refused by validation. The swap race itself: tests/kernel/test_subpath_race.py."""
+together are refused by validation; and the swap race as the security review ran it: one pod, a
+sidecar swapping `d` with `l -> /` in an emptyDir, 20 containers mounting `subPath: d` (the
+same race launch by launch, and its measurements: tests/kernel/test_subpath_race.py)."""
 from __future__ import annotations
 
 import os
 import secrets
 
 from helpers import as_yaml, cstatus, phase, pod, sh
+from swapper import build_swapper
 
 POD_NAME_ENV = {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
 WORKDIR = [{"name": "workdir1", "emptyDir": {}}]
@@ -65,3 +68,44 @@ def test_subpath_and_subpath_expr_together_are_refused_by_validation(podrun):
     assert ('spec.containers[0].volumeMounts[0].subPathExpr: Invalid value: "$(POD_NAME)": '
             "subPathExpr and subPath are mutually exclusive") in out.stderr, out.stderr
     assert podrun("get", "pod", "both").returncode != 0
+
+
+def test_a_sidecar_swapping_the_subpath_for_a_symlink_to_root_never_gives_the_host(podrun, tmp_path):
+    build_swapper(str(tmp_path))
+    marker = tmp_path / f"host-marker-{secrets.token_hex(4)}"   # only the host's / leads here
+    marker.write_text("host\n")
+    probe = f"podrun-race-probe-{secrets.token_hex(4)}"
+    mounts = [{"name": "work", "mountPath": "/mnt", "subPath": "d"}]
+    apps = [sh(f"c{i}", f"if [ -e /mnt{marker} ]; then echo HOST; else echo VOLUME; fi;"
+                        f"touch /mnt/{probe} 2>/dev/null; sleep 3600", volumeMounts=mounts) for i in range(20)]
+    swapper = {"name": "swapper", "image": "busybox", "command": ["/tools/swapper", "/w"],
+               "volumeMounts": [{"name": "work", "mountPath": "/w"},
+                                {"name": "tools", "mountPath": "/tools", "readOnly": True}]}
+    plant = sh("plant", "mkdir /w/d && ln -s / /w/l", volumeMounts=[{"name": "work", "mountPath": "/w"}])
+    volumes = [{"name": "work", "emptyDir": {}},
+               {"name": "tools", "hostPath": {"path": str(tmp_path), "type": "Directory"}}]
+    podrun.apply_text(as_yaml(pod("race", swapper, *apps, init=[plant], volumes=volumes)))
+
+    def tried(p: dict) -> bool:  # every app ran, or was refused at least once
+        return all("running" in cstatus(p, a["name"]).get("state", {}) or
+                   cstatus(p, a["name"]).get("state", {}).get("waiting", {}).get("reason", "")
+                   .startswith("CreateContainer") for a in apps)
+    try:
+        p = podrun.wait_for("race", lambda p: phase(p) in ("Pending", "Running") and
+                            len(p["status"].get("containerStatuses", [])) == 21 and tried(p), timeout=90)
+        running = [a["name"] for a in apps if "running" in cstatus(p, a["name"])["state"]]
+        seen = {}
+        for name in running:
+            for _ in range(50):   # the first line is there soon after the start
+                seen[name] = podrun("logs", "race", "-c", name).stdout.strip()
+                if seen[name]:
+                    break
+        assert "running" in cstatus(p, "swapper")["state"]
+    finally:
+        host_write = os.path.lexists(f"/{probe}")
+        if host_write:
+            os.unlink(f"/{probe}")
+    print(f"running={len(running)} refused={len(apps) - len(running)} host={list(seen.values()).count('HOST')}")
+    assert [n for n, out in seen.items() if out != "VOLUME"] == [], seen
+    assert not host_write, "a container wrote into the host's /"
+    assert running, "no container mounted the subPath while the race went on"

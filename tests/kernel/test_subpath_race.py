@@ -18,7 +18,6 @@ import os
 import secrets
 import signal
 import subprocess
-import textwrap
 
 import pytest
 
@@ -26,39 +25,9 @@ from podrun.errors import ContainerCreateError
 from podrun.runtime.volumes import prepare_volumes, teardown_volumes
 
 from podenv import PodEnv, pod
+from swapper import build_swapper
 
 pytestmark = [pytest.mark.usefixtures("leak_check")]
-
-SWAPPER_C = textwrap.dedent(r"""
-    #define _GNU_SOURCE
-    #include <fcntl.h>
-    #include <signal.h>
-    #include <stdio.h>
-    #include <sys/syscall.h>
-    #include <unistd.h>
-    #ifndef RENAME_EXCHANGE
-    #define RENAME_EXCHANGE (1 << 1)
-    #endif
-    static volatile sig_atomic_t stop;
-    static void on_term(int sig) { (void)sig; stop = 1; }
-    int main(int argc, char **argv) {
-        if (argc != 2) return 2;
-        int dir = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0) { perror("open"); return 1; }
-        signal(SIGTERM, on_term);
-        unsigned long swaps = 0;
-        write(1, "ready\n", 6);
-        /* stop only after an even number of swaps: d is the directory again */
-        while (!stop || swaps % 2) {
-            if (syscall(SYS_renameat2, dir, "d", dir, "l", RENAME_EXCHANGE) != 0) {
-                perror("renameat2"); return 1;
-            }
-            swaps++;
-        }
-        printf("%lu\n", swaps);
-        return 0;
-    }
-""")
 
 LAUNCHES = 100     # containers mounting subPath d, BATCH at a time
 BATCH = 10
@@ -66,11 +35,7 @@ BATCH = 10
 
 @pytest.fixture(scope="module")
 def swapper(tmp_path_factory) -> str:
-    d = tmp_path_factory.mktemp("swapper")
-    src, exe = d / "swapper.c", d / "swapper"
-    src.write_text(SWAPPER_C)
-    subprocess.run(["gcc", "-O2", "-static", "-o", str(exe), str(src)], check=True, capture_output=True)
-    return str(exe)
+    return build_swapper(str(tmp_path_factory.mktemp("swapper")))
 
 
 def test_swapping_subpath_for_a_symlink_to_root_never_mounts_the_host(
