@@ -13,9 +13,9 @@ its parent, so the kernel never follows a symlink: a symlink met on the way is r
   - in a root (`in_root`): as if that directory were "/" — an absolute target restarts at the
     root and ".." stops there (openat2's RESOLVE_IN_ROOT, filepath-securejoin's SecureJoin):
     container mount targets;
-  - beneath a base (`beneath`): an absolute target, or ".." above the base, is an escape and
-    fails with EXDEV (openat2's RESOLVE_BENEATH): subPath inside its volume, where the kubelet
-    refuses rather than clamps.
+  - beneath a base (`beneath`): ".." above the base, or an absolute target that is not the
+    base's own path or below it, is an escape and fails with EXDEV (openat2's RESOLVE_BENEATH):
+    subPath inside its volume, where the kubelet refuses rather than clamps.
 Magic links (/proc/self/root…) are only text here, so they never lead out either
 (RESOLVE_NO_MAGICLINKS). Missing components are made with mkdirat relative to the parent's fd
 and opened again with O_NOFOLLOW, so a name swapped for a symlink after mkdir is refused.
@@ -132,7 +132,7 @@ def _walk(top: int, path: str, beneath: bool) -> tuple[int, list[str]]:
                 raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
             if target.startswith("/"):
                 if beneath:
-                    raise OSError(errno.EXDEV, "path escapes its base", path)
+                    target = _below(top, target, path)
                 while len(chain) > 1:
                     os.close(chain.pop())
             parts = [p for p in target.split("/") if p not in ("", ".")] + parts
@@ -140,6 +140,17 @@ def _walk(top: int, path: str, beneath: bool) -> tuple[int, list[str]]:
     finally:
         for fd in chain:
             os.close(fd)
+
+
+def _below(base: int, target: str, path: str) -> str:
+    """An absolute link target beneath base, as a path relative to it (the kubelet accepts a
+    link whose resolved path is within the volume: subpath_linux.go doBindSubPath); anything
+    else is EXDEV. The walk restarts from the base fd, never from this string."""
+    base_path = describe(base).rstrip("/")
+    target = posixpath.normpath(target)
+    if target != base_path and not target.startswith(base_path + "/"):
+        raise OSError(errno.EXDEV, "path escapes its base", path)
+    return target[len(base_path):]
 
 
 def _create(parent: int, missing: list[str], is_file: bool, mode: int, exact_mode: bool) -> int:

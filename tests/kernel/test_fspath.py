@@ -74,6 +74,12 @@ def test_beneath_refuses_every_way_out_instead_of_clamping(tmp_path):
             assert info.value.errno == errno.EXDEV, path
         assert not os.path.exists("/nonexistent")
         assert _where(fspath.open_beneath(fd, "rel")) == str(vol / "d/inner")
+        os.symlink(str(vol / "d"), vol / "own")       # absolute, but to the volume's own path
+        assert _where(fspath.open_beneath(fd, "own/inner")) == str(vol / "d/inner")
+        os.symlink(str(vol) + "-sibling", vol / "sibling")   # a prefix of the path is not inside
+        with pytest.raises(OSError) as info:
+            fspath.open_beneath(fd, "sibling")
+        assert info.value.errno == errno.EXDEV
         assert _where(fspath.open_beneath(fd, "d/inner/..")) == str(vol / "d")
     finally:
         os.close(fd)
