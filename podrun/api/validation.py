@@ -351,13 +351,20 @@ def _validate_mounts(mounts: Any, path: FieldPath, volumes: set[str], errs: Erro
             if mount_path in mount_paths:
                 errs.invalid(mpath.child("mountPath"), mount_path, "must be unique")
             mount_paths.add(mount_path)
-        for key in ("subPath", "subPathExpr"):
-            sub = _str(m.get(key))
-            if sub:
-                _validate_local_descending_path(sub, mpath.child(key), errs)
-        if m.get("subPath") and m.get("subPathExpr"):
-            errs.invalid(mpath.child("subPathExpr"), m["subPathExpr"], "subPathExpr and subPath are mutually exclusive")
+        _validate_subpaths(m, path, mpath, errs)
         _enum(m, "mountPropagation", _MOUNT_PROPAGATION, mpath, errs)
+
+
+def _validate_subpaths(m: dict, path: FieldPath, mpath: FieldPath, errs: ErrorList) -> None:
+    """validation.go ValidateVolumeMounts: the path checks name `volumeMounts.subPath` without
+    the index (fldPath, as upstream does), the exclusion names `volumeMounts[i].subPathExpr`."""
+    sub, expr = _str(m.get("subPath")), _str(m.get("subPathExpr"))
+    if sub:
+        _validate_local_descending_path(sub, path.child("subPath"), errs)
+    if expr:
+        if sub:
+            errs.invalid(mpath.child("subPathExpr"), expr, "subPathExpr and subPath are mutually exclusive")
+        _validate_local_descending_path(expr, path.child("subPathExpr"), errs)
 
 
 def _validate_local_descending_path(value: str, path: FieldPath, errs: ErrorList) -> None:

@@ -5,8 +5,11 @@ except the emptyDir tmpfs, which is mounted on the host. Order rules:
   1. make / recursively private first, so nothing we mount propagates back to the host
      (runc `rootfs_linux.go` `prepareRoot`);
   2. mount the overlay on the new root, then everything else *inside* it;
-  3. create missing mount targets without ever following a symlink out of the new root
-     (`secure_join`, as github.com/cyphar/filepath-securejoin does for runc);
+  3. every mount inside the root goes by file descriptor: the target is opened (made when
+     missing) component by component without the kernel ever following a symlink
+     (kernel/fspath.py), the source is an O_PATH fd, and mount(2) gets `/proc/self/fd/N` for
+     both; a bind is then looked up again and must be the source, or the launch fails (runc
+     `mountViaFds`, kubelet `doBindSubPath`);
   4. pivot_root(".", ".") then umount2(".", MNT_DETACH): the old root is stacked under the new
      one and lazily detached, no put_old directory needed (runc `pivotRoot`).
 """
@@ -17,10 +20,11 @@ import os
 from dataclasses import dataclass
 
 from podrun.errors import MountError
+from podrun.kernel import fspath
 from podrun.kernel import syscalls as sc
 
-__all__ = ["Mount", "mount", "bind", "remount_ro", "make_rprivate", "pivot_into", "unmount",
-           "secure_join", "ensure_target", "is_mountpoint", "mountpoints_under"]
+__all__ = ["Mount", "mount", "bind_into", "remount", "remount_ro", "make_rprivate", "pivot_into",
+           "unmount", "is_mountpoint", "mountpoints_under"]
 
 
 @dataclass(frozen=True)
@@ -38,31 +42,48 @@ def mount(m: Mount, syscalls: sc.Syscalls = sc.LINUX) -> None:
     syscalls.mount(m.source, m.target, m.fstype, m.flags, m.data)
 
 
-def bind(source: str, target: str, readonly: bool = False, recursive: bool = True,
-         syscalls: sc.Syscalls = sc.LINUX) -> None:
-    """Bind source on target; read-only needs a second, remount call (bind ignores MS_RDONLY)."""
-    flags = sc.MS_BIND | (sc.MS_REC if recursive else 0)
-    syscalls.mount(source, target, None, flags, None)
-    if readonly:
-        remount_ro(target, syscalls)
+def bind_into(source_fd: int, root_fd: int, target: str, recursive: bool = True,
+              add_flags: int = 0, syscalls: sc.Syscalls = sc.LINUX) -> None:
+    """Bind what source_fd is on `target` inside root_fd (made as a file or a directory like the
+    source), check that the path now shows the source, then remount it with add_flags
+    (MS_RDONLY, MS_NODEV: a bind ignores them, runc remounts too)."""
+    dest = fspath.make_in_root(root_fd, target, is_file=not fspath.is_dir(source_fd))
+    try:
+        syscalls.mount(fspath.proc_path(source_fd), fspath.proc_path(dest), None,
+                       sc.MS_BIND | (sc.MS_REC if recursive else 0), None)
+    finally:
+        os.close(dest)
+    # dest is the directory under the new mount; looking the path up again reaches the mount
+    landed = fspath.open_in_root(root_fd, target)
+    try:
+        if syscalls.mounts_for_real and not fspath.same_file(landed, source_fd):
+            raise MountError("check bind on", fspath.describe(landed), errno.EXDEV)
+        if add_flags:
+            remount(fspath.proc_path(landed), add_flags, syscalls)
+    finally:
+        os.close(landed)
 
 
-# statvfs f_flag bits that are also mount flags and must be kept on remount (runc
-# `getUnprivilegedMountFlags`: a remount that drops a locked flag fails with EPERM).
-_KEEP = {os.ST_NOSUID: sc.MS_NOSUID, os.ST_NODEV: sc.MS_NODEV, os.ST_NOEXEC: sc.MS_NOEXEC,
-         os.ST_NOATIME: sc.MS_NOATIME, os.ST_NODIRATIME: sc.MS_NODIRATIME,
-         os.ST_RELATIME: sc.MS_RELATIME}
+# statvfs f_flag bits that are also mount flags and must be repeated on a bind remount, or
+# they are cleared (a locked one, EPERM: runc `getUnprivilegedMountFlags`).
+_KEEP = {os.ST_RDONLY: sc.MS_RDONLY, os.ST_NOSUID: sc.MS_NOSUID, os.ST_NODEV: sc.MS_NODEV,
+         os.ST_NOEXEC: sc.MS_NOEXEC, os.ST_NOATIME: sc.MS_NOATIME,
+         os.ST_NODIRATIME: sc.MS_NODIRATIME, os.ST_RELATIME: sc.MS_RELATIME}
+
+
+def remount(target: str, add_flags: int, syscalls: sc.Syscalls = sc.LINUX) -> None:
+    """Remount an existing bind mount with add_flags on top of the flags it has."""
+    try:
+        f_flag = os.statvfs(target).f_flag
+    except OSError:
+        f_flag = 0
+    keep = sum(ms for st, ms in _KEEP.items() if f_flag & st)
+    syscalls.mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | keep | add_flags, None)
 
 
 def remount_ro(target: str, syscalls: sc.Syscalls = sc.LINUX) -> None:
     """Make an existing bind mount read-only, keeping its other flags."""
-    keep = 0
-    try:
-        f_flag = os.statvfs(target).f_flag
-        keep = sum(ms for st, ms in _KEEP.items() if f_flag & st)
-    except OSError:
-        pass
-    syscalls.mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | keep, None)
+    remount(target, sc.MS_RDONLY, syscalls)
 
 
 def make_rprivate(syscalls: sc.Syscalls = sc.LINUX) -> None:
@@ -91,55 +112,6 @@ def unmount(target: str, detach: bool = True, syscalls: sc.Syscalls = sc.LINUX) 
     except MountError as exc:
         if exc.errno not in (errno.EINVAL, errno.ENOENT):
             raise
-
-
-def secure_join(root: str, path: str) -> str:
-    """root + path with every symlink resolved as if root were "/": the result never leaves root.
-
-    Existing components are resolved (absolute links restart at root, ".." stops at root);
-    missing components are appended as they are. Like filepath-securejoin's SecureJoin.
-    """
-    root = os.path.abspath(root)
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        current = os.path.join(root, *resolved, part)
-        try:
-            target = os.readlink(current)
-        except OSError:  # not a link, or missing: take the name as is
-            resolved.append(part)
-            continue
-        links += 1
-        if links > 255:
-            raise MountError("resolve", os.path.join(root, path.lstrip("/")), errno.ELOOP)
-        if target.startswith("/"):
-            resolved = []
-        parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-    return os.path.join(root, *resolved)
-
-
-def ensure_target(root: str, path: str, is_file: bool) -> str:
-    """Resolve path inside root safely and create it (mkdir -p, or touch for a file bind)."""
-    full = secure_join(root, path)
-    if os.path.lexists(full):
-        return full
-    parent = os.path.dirname(full) if is_file else full
-    try:
-        os.makedirs(parent, mode=0o755, exist_ok=True)
-    except OSError as exc:
-        raise MountError("mkdir", parent, exc.errno or 0) from exc
-    if is_file:
-        try:
-            os.close(os.open(full, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
-        except OSError as exc:
-            raise MountError("create", full, exc.errno or 0) from exc
-    return full
 
 
 def is_mountpoint(path: str) -> bool:

@@ -80,12 +80,25 @@ def _b(s: str | None) -> bytes | None:
     return None if s is None else os.fsencode(s)
 
 
+def _shown(path: str | None) -> str | None:
+    """What a /proc/self/fd/N argument stands for (kernel/fspath.py mounts by fd), so errors
+    and records name the real path instead of a descriptor number."""
+    if path and path.startswith("/proc/self/fd/"):
+        try:
+            return os.readlink(path)
+        except OSError:
+            pass
+    return path
+
+
 def _flag_names(flags: int) -> str:
     return "|".join(n for f, n in _NS_NAMES.items() if flags & f) or hex(flags)
 
 
 class Syscalls(Protocol):
     """What the kernel layer needs from libc; LinuxSyscalls does it, RecordingSyscalls records it."""
+
+    mounts_for_real: bool  # False: nothing is mounted, so there is no mount to check afterwards
 
     def unshare(self, flags: int) -> None: ...
     def setns(self, fd: int, nstype: int, target: str = "") -> None: ...
@@ -99,6 +112,8 @@ class Syscalls(Protocol):
 class LinuxSyscalls:
     """The real thing: each call raises a KernelError subclass on failure."""
 
+    mounts_for_real = True
+
     def unshare(self, flags: int) -> None:
         if _libc.unshare(flags) != 0:
             raise NamespaceError("unshare", _flag_names(flags), ctypes.get_errno())
@@ -110,7 +125,8 @@ class LinuxSyscalls:
     def mount(self, source: str | None, target: str, fstype: str | None, flags: int,
               data: str | None = None) -> None:
         if _libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)) != 0:
-            raise MountError(f"mount {_describe(source, fstype, flags)} on", target, ctypes.get_errno())
+            err = ctypes.get_errno()
+            raise MountError(f"mount {_describe(_shown(source), fstype, flags)} on", _shown(target) or "", err)
 
     def umount2(self, target: str, flags: int = 0) -> None:
         if _libc.umount2(_b(target), flags) != 0:
@@ -141,9 +157,11 @@ def _describe(source: str | None, fstype: str | None, flags: int) -> str:
 
 @dataclass
 class RecordingSyscalls:
-    """A fake that records calls as tuples, for tests that assert "these mounts, in this order"."""
+    """A fake that records calls as tuples, for tests that assert "these mounts, in this order";
+    a /proc/self/fd/N argument is recorded as the path it stands for."""
 
     calls: list[tuple] = field(default_factory=list)
+    mounts_for_real = False
 
     def unshare(self, flags: int) -> None:
         self.calls.append(("unshare", flags))
@@ -153,7 +171,7 @@ class RecordingSyscalls:
 
     def mount(self, source: str | None, target: str, fstype: str | None, flags: int,
               data: str | None = None) -> None:
-        self.calls.append(("mount", source, target, fstype, flags, data))
+        self.calls.append(("mount", _shown(source), _shown(target), fstype, flags, data))
 
     def umount2(self, target: str, flags: int = 0) -> None:
         self.calls.append(("umount2", target, flags))

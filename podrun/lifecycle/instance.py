@@ -25,7 +25,7 @@ from podrun.lifecycle.handle import ContainerHandle, EventSink
 from podrun.lifecycle.podview import PodView
 from podrun.lifecycle.termination import stop_signal
 from podrun.lifecycle.termination_message import read_termination_message
-from podrun.runtime import launcher, plan, state
+from podrun.runtime import launcher, plan, state, volumes
 from podrun.runtime.logfile import LogRelay
 from podrun.status import generate
 
@@ -62,6 +62,7 @@ async def create_instance(view: PodView, spec: dict, image, count: int, events: 
         plan.prepare_instance_dir(inst)
         launch_plan = plan.container_plan(view.pod, spec, view.sandbox, image, inst, view.volumes,
                                           seccomp_dir=ctx.roots.seccomp_dir)
+        volumes.prepare_subpaths(launch_plan, name)   # kubelet makeMounts: before the container
         cgroup = _create_cgroup(view, spec, container_id)
         if cgroup is not None:
             plan.join_cgroup(launch_plan, cgroup)

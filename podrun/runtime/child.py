@@ -27,16 +27,17 @@ else at 7 right before execve (runc `standard_init_linux.go`): as few syscalls a
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import signal
 import stat
 import termios
-from typing import NoReturn
+from typing import Iterator, NoReturn
 
 from podrun.errors import CgroupError, MountError
-from podrun.kernel import capabilities, mounts, namespaces, procs, seccomp
+from podrun.kernel import capabilities, fspath, mounts, namespaces, procs, seccomp
 from podrun.kernel import syscalls as sc
 from podrun.kernel.cgroupfs import mount_view
 from podrun.runtime import sync
@@ -201,98 +202,156 @@ def _tmpfs_data(op: Tmpfs) -> str:
 
 
 def apply_op(op: SetupOp, root: str, syscalls: sc.Syscalls = sc.LINUX) -> None:
-    """Execute one SetupOp inside `root` (bubblewrap `setup_newroot`'s switch)."""
+    """Execute one SetupOp inside `root` (bubblewrap `setup_newroot`'s switch).
+
+    Every path inside the root is opened by fd, never followed out of it, and mounted as
+    /proc/self/fd/N (kernel/fspath.py); the root itself is opened per op, after the overlay is
+    on it.
+    """
+    if isinstance(op, Overlay):  # on the daemon's own instance directory, not in the root
+        syscalls.mount("overlay", op.target, "overlay", op.flags,
+                       f"lowerdir={op.lower},upperdir={op.upper},workdir={op.work}")
+        return
+    root_fd = fspath.open_host(root, directory=True)
+    try:
+        _apply_in_root(op, root_fd, syscalls)
+    except OSError as exc:  # from the fd walk, which knows only a component: name the op's path
+        where = getattr(op, "target", None) or getattr(op, "path", "")
+        raise MountError("open in root", root.rstrip("/") + "/" + where.lstrip("/"), exc.errno or 0) from exc
+    finally:
+        os.close(root_fd)
+
+
+def _apply_in_root(op: SetupOp, root_fd: int, syscalls: sc.Syscalls) -> None:
     match op:
-        case Overlay(lower=lower, upper=upper, work=work, target=target, flags=flags):
-            syscalls.mount("overlay", target, "overlay", flags,
-                           f"lowerdir={lower},upperdir={upper},workdir={work}")
         case Proc(target=target):
-            syscalls.mount("proc", mounts.ensure_target(root, target, False), "proc", _PROC_FLAGS)
+            _mount_fs(root_fd, target, "proc", "proc", _PROC_FLAGS, None, syscalls)
         case Sysfs(target=target, readonly=ro):
-            dest = mounts.ensure_target(root, target, False)
             try:
-                syscalls.mount("sysfs", dest, "sysfs", _PROC_FLAGS | (sc.MS_RDONLY if ro else 0))
+                _mount_fs(root_fd, target, "sysfs", "sysfs", _PROC_FLAGS | (sc.MS_RDONLY if ro else 0),
+                          None, syscalls)
             except MountError:  # e.g. EPERM without our own net ns: runc falls back to rbind
-                mounts.bind("/sys", dest, readonly=ro, recursive=True, syscalls=syscalls)
+                _bind_host("/sys", root_fd, target, recursive=True,
+                           add_flags=sc.MS_RDONLY if ro else 0, syscalls=syscalls)
         case Tmpfs():
-            dest = mounts.ensure_target(root, op.target, False)
-            syscalls.mount("tmpfs", dest, "tmpfs", op.flags, _tmpfs_data(op))
+            _mount_fs(root_fd, op.target, "tmpfs", "tmpfs", op.flags, _tmpfs_data(op), syscalls)
         case Devpts(target=target):
-            syscalls.mount("devpts", mounts.ensure_target(root, target, False), "devpts",
-                           sc.MS_NOSUID | sc.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+            _mount_fs(root_fd, target, "devpts", "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
+                      "newinstance,ptmxmode=0666,mode=0620", syscalls)
         case Symlink(link_target=link_target, path=path):
-            dest = mounts.secure_join(root, path)
-            os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
-            if not (os.path.islink(dest) and os.readlink(dest) == link_target):
-                os.symlink(link_target, dest)
+            path = os.path.normpath("/" + path)
+            with _opened(fspath.make_in_root(root_fd, os.path.dirname(path), False)) as parent:
+                name = os.path.basename(path)
+                try:
+                    same = os.readlink(name, dir_fd=parent) == link_target
+                except OSError:
+                    same = False
+                if not same:
+                    os.symlink(link_target, name, dir_fd=parent)
         case MakeDir(path=path, mode=mode):
-            os.chmod(mounts.ensure_target(root, path, False), mode)
+            with _opened(fspath.make_in_root(root_fd, path, False)) as fd:
+                os.chmod(fspath.proc_path(fd), mode)
         case MakeFile(path=path, mode=mode):
-            os.chmod(mounts.ensure_target(root, path, True), mode)
+            with _opened(fspath.make_in_root(root_fd, path, True)) as fd:
+                os.chmod(fspath.proc_path(fd), mode)
         case Bind():
-            _bind(op, root, syscalls)
+            _bind(op, root_fd, syscalls)
         case RemountRO(target=target):
-            mounts.remount_ro(mounts.secure_join(root, target), syscalls)
+            with _opened(fspath.open_in_root(root_fd, target)) as fd:
+                mounts.remount_ro(fspath.proc_path(fd), syscalls)
         case MaskPath(target=target):
-            _mask(mounts.secure_join(root, target), syscalls)
+            _mask(root_fd, target, syscalls)
         case ReadonlyPath(target=target):
-            dest = mounts.secure_join(root, target)
-            if os.path.lexists(dest):
-                mounts.bind(dest, dest, readonly=True, recursive=True, syscalls=syscalls)
+            try:
+                fd = fspath.open_in_root(root_fd, target)
+            except FileNotFoundError:
+                return
+            with _opened(fd):
+                mounts.bind_into(fd, root_fd, target, recursive=True, add_flags=sc.MS_RDONLY,
+                                 syscalls=syscalls)
         case HostDevices(target=target, source=source):
             for node in host_device_nodes(source):
-                dest = mounts.ensure_target(root, os.path.join(target, node), True)
-                mounts.bind(os.path.join(source, node), dest, recursive=False, syscalls=syscalls)
+                _bind_host(os.path.join(source, node), root_fd, os.path.join(target, node),
+                           recursive=False, add_flags=0, syscalls=syscalls)
         case Cgroupfs(target=target, hierarchies=hierarchies, readonly=ro):
-            mount_view(mounts.secure_join(root, target), hierarchies, ro, syscalls)
+            # resolved by fd inside the root like every other target; the view then works on the
+            # path that fd names: it lies in the fresh /sys of a root only this child can reach
+            with _opened(fspath.make_in_root(root_fd, target, False)) as fd:
+                mount_view(os.readlink(fspath.proc_path(fd)), hierarchies, ro, syscalls)
         case _:
             raise TypeError(f"unknown setup op {op!r}")
 
 
-def _bind(op: Bind, root: str, syscalls: sc.Syscalls) -> None:
-    source = op.source
-    if op.subpath:
-        # Resolved inside the volume so a symlink planted by a container cannot point the
-        # bind at the host (CVE-2017-1002101); created when missing (kubelet subpath rules).
-        source = mounts.secure_join(op.source, op.subpath)
-        os.makedirs(source, 0o755, exist_ok=True)
-    if not os.path.exists(source):
-        if op.allow_missing:
-            return
-        raise MountError("bind", source, errno.ENOENT)
-    is_file = op.is_file or not os.path.isdir(source)
-    dest = mounts.ensure_target(root, op.target, is_file)
-    mounts.bind(source, dest, readonly=op.readonly, recursive=op.recursive, syscalls=syscalls)
-    if op.nodev:
-        _remount_adding(dest, sc.MS_NODEV, syscalls)
-
-
-# statvfs f_flag bits that a bind remount must repeat, or they are cleared (mounts.remount_ro
-# keeps the same ones for its read-only remount).
-_STATVFS_TO_MS = {os.ST_RDONLY: sc.MS_RDONLY, os.ST_NOSUID: sc.MS_NOSUID, os.ST_NODEV: sc.MS_NODEV,
-                  os.ST_NOEXEC: sc.MS_NOEXEC, os.ST_NOATIME: sc.MS_NOATIME,
-                  os.ST_NODIRATIME: sc.MS_NODIRATIME, os.ST_RELATIME: sc.MS_RELATIME}
-
-
-def _remount_adding(target: str, flags: int, syscalls: sc.Syscalls) -> None:
-    """Remount a bind mount with flags added to the ones it has."""
+@contextlib.contextmanager
+def _opened(fd: int) -> Iterator[int]:
     try:
-        f_flag = os.statvfs(target).f_flag
-    except OSError:
-        f_flag = 0
-    keep = sum(ms for st, ms in _STATVFS_TO_MS.items() if f_flag & st)
-    syscalls.mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | keep | flags, None)
+        yield fd
+    finally:
+        os.close(fd)
 
 
-def _mask(dest: str, syscalls: sc.Syscalls) -> None:
+def _mount_fs(root_fd: int, target: str, source: str, fstype: str, flags: int, data: str | None,
+              syscalls: sc.Syscalls) -> None:
+    """A new filesystem (proc, tmpfs, …) on target inside the root, made when missing."""
+    with _opened(fspath.make_in_root(root_fd, target, False)) as dest:
+        syscalls.mount(source, fspath.proc_path(dest), fstype, flags, data)
+
+
+def _bind_host(source: str, root_fd: int, target: str, recursive: bool, add_flags: int,
+               syscalls: sc.Syscalls) -> None:
+    with _opened(_open_source(source)) as src:
+        mounts.bind_into(src, root_fd, target, recursive=recursive, add_flags=add_flags,
+                         syscalls=syscalls)
+
+
+def _open_source(source: str, directory: bool = False) -> int:
+    try:
+        return fspath.open_host(source, directory)
+    except OSError as exc:
+        raise MountError("bind", source, exc.errno or 0) from exc
+
+
+def _bind(op: Bind, root_fd: int, syscalls: sc.Syscalls) -> None:
+    try:
+        src = _open_source(op.source, directory=bool(op.subpath))
+    except MountError as exc:
+        if op.allow_missing and exc.errno == errno.ENOENT:
+            return
+        raise
+    if op.subpath:
+        with _opened(src) as volume:
+            src = _open_subpath(volume, op)
+    flags = (sc.MS_RDONLY if op.readonly else 0) | (sc.MS_NODEV if op.nodev else 0)
+    with _opened(src):
+        mounts.bind_into(src, root_fd, op.target, recursive=op.recursive, add_flags=flags,
+                         syscalls=syscalls)
+
+
+def _open_subpath(volume_fd: int, op: Bind) -> int:
+    """The subPath below the volume, made when missing with the volume's mode (kubelet
+    SafeMakeDir); a symlink out of the volume fails closed with EXDEV. The daemon has already
+    checked and made it (runtime/volumes.py prepare_subpaths): this is what makes it true at
+    mount time too, whatever a process of the pod did in between."""
+    try:
+        return fspath.make_beneath(volume_fd, op.subpath, stat.S_IMODE(os.fstat(volume_fd).st_mode))
+    except OSError as exc:
+        raise MountError("subPath", os.path.join(op.source, op.subpath), exc.errno or 0) from exc
+
+
+def _mask(root_fd: int, target: str, syscalls: sc.Syscalls) -> None:
     """runc `maskPath`: /dev/null over a file (reads return nothing, writes vanish), an empty
-    read-only tmpfs over a directory. The host's /dev/null: we have not pivoted yet."""
-    if not os.path.lexists(dest):
+    read-only tmpfs over a directory; nothing when missing. The host's /dev/null: we have not
+    pivoted yet."""
+    try:
+        fd = fspath.open_in_root(root_fd, target)
+    except FileNotFoundError:
         return
-    if os.path.isdir(dest):
-        syscalls.mount("tmpfs", dest, "tmpfs", sc.MS_RDONLY, None)
-    else:
-        syscalls.mount("/dev/null", dest, None, sc.MS_BIND, None)
+    with _opened(fd):
+        if fspath.is_dir(fd):
+            syscalls.mount("tmpfs", fspath.proc_path(fd), "tmpfs", sc.MS_RDONLY, None)
+        else:
+            with _opened(_open_source("/dev/null")) as null:
+                syscalls.mount(fspath.proc_path(null), fspath.proc_path(fd), None, sc.MS_BIND, None)
 
 
 # Directories and nodes of the host's /dev a privileged container does not take: its own

@@ -6,8 +6,10 @@ the image's /etc/passwd and /etc/group and, unless given, the runtime's own capa
 every rule here is unit-tested without root. `runtime/child.py` executes the ops in one loop
 (bubblewrap `SetupOp` / `setup_newroot`: "bind if it exists" is a flag, not a branch).
 
-Op targets are paths inside the container; sources are host paths. Ops run in list order, after
-the overlay is mounted on `rootfs` and before pivot_root:
+Op targets are paths inside the container; sources are host paths; the child opens both by fd
+and never follows a symlink out of the root or, for a subPath, out of its volume. subPath and
+subPathExpr are checked here as the kubelet's makeMounts does (runtime/volumes.py then makes
+them). Ops run in list order, after the overlay is mounted on `rootfs` and before pivot_root:
 
     Overlay (nodev)  Proc  /dev (tmpfs nodev + host nodes)  Sysfs (ro)  MaskPath…  ReadonlyPath…
     pod files (/etc/hosts …)  termination-log  volumes (emptyDir nodev)  [root remounted ro]
@@ -43,7 +45,7 @@ __all__ = [
     "Bind", "Overlay", "Proc", "Sysfs", "Tmpfs", "Devpts", "Symlink", "MakeDir", "MakeFile",
     "RemountRO", "MaskPath", "ReadonlyPath", "HostDevices", "Cgroupfs", "SetupOp", "Stdio", "LaunchPlan",
     "DEFAULT_PATH", "DEV_NODES", "dev_ops", "confinement_ops", "container_plan", "node_capabilities",
-    "read_user_db", "resolve_command", "build_env", "prepare_instance_dir", "InvalidSubPath",
+    "read_user_db", "resolve_command", "build_env", "prepare_instance_dir", "InvalidSubPath", "subpath_of",
     "CreateContainerConfigError", "join_cgroup",
 ]
 
@@ -53,16 +55,17 @@ DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 
 @dataclass(frozen=True)
 class Bind:
-    """Bind host `source` (joined with `subpath` safely, created as a dir if missing) on target."""
+    """Bind host `source` (with `subpath` below it, made as directories if missing) on target;
+    the target is made as a file or a directory like the source. All by fd: runtime/child.py."""
 
     source: str
     target: str
     readonly: bool = False
     recursive: bool = True
     allow_missing: bool = False  # skip silently when source does not exist (bubblewrap ALLOW_NOTEXIST)
-    is_file: bool = False        # target is created as an empty file, not a directory
-    subpath: str = ""            # volumeMount.subPath, resolved inside source by the child
+    subpath: str = ""            # volumeMount.subPath or expanded subPathExpr, never leaves source
     nodev: bool = False          # remounted nodev: device nodes made in it cannot be opened
+    volume_mount: str = field(default="", compare=False)  # its name, for the kubelet's messages
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,8 @@ class LaunchPlan:
 
 
 class InvalidSubPath(CreateContainerConfigError):
-    """subPath is absolute or climbs with '..' (kubelet `validateSubPath`)."""
+    """subPath/subPathExpr is absolute, climbs with '..', names an unset variable, or leads out
+    of its volume: the kubelet's makeMounts errors."""
 
 
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")  # runc's default devices
@@ -219,7 +223,7 @@ def dev_ops(dev: str = "/dev", host_devices: bool = False) -> list[SetupOp]:
     if host_devices:
         ops.append(HostDevices(dev))
     else:
-        ops += [Bind(f"/dev/{node}", f"{dev}/{node}", is_file=True, recursive=False) for node in DEV_NODES]
+        ops += [Bind(f"/dev/{node}", f"{dev}/{node}", recursive=False) for node in DEV_NODES]
     ops += [
         Devpts(f"{dev}/pts"),
         Symlink("pts/ptmx", f"{dev}/ptmx"),
@@ -286,11 +290,33 @@ def build_env(pod: dict, container: dict, image_config: dict, sandbox: Any) -> l
     return [f"{k}={values[k]}" for k in order]
 
 
-def _check_subpath(sub: str) -> str:
+def _spec_env(container: dict, env: list[str]) -> dict[str, str]:
+    """The variables the kubelet expands subPathExpr against: the container's own `env` with
+    their final values (kubelet opts.Envs), not the image's Env nor the runtime's defaults."""
+    names = {v.get("name") for v in container.get("env") or []}
+    return {k: v for k, _, v in (e.partition("=") for e in env) if k in names}
+
+
+def subpath_of(vm: dict, env: dict[str, str]) -> str:
+    """volumeMount.subPath, or subPathExpr expanded from env, checked as the kubelet does
+    before it mounts (kubelet_pods.go makeMounts, kubecontainer.ExpandContainerVolumeMounts)."""
+    sub = vm.get("subPath") or ""
+    if vm.get("subPathExpr"):
+        missing: set[str] = set()
+
+        def lookup(name: str) -> str:
+            if not env.get(name):
+                missing.add(name)
+            return env.get(name, "")
+        sub = expand(vm["subPathExpr"], lookup)
+        if missing:
+            raise InvalidSubPath(f"missing value for {', '.join(sorted(missing))}")
     if not sub:
         return ""
-    if sub.startswith("/") or ".." in sub.split("/"):
-        raise InvalidSubPath(f"invalid subPath {sub!r}: must be a relative path without '..'")
+    if sub.startswith("/"):
+        raise InvalidSubPath(f"error SubPath `{sub}` must not be an absolute path")
+    if ".." in sub.split("/"):  # volume/validation ValidatePathNoBacksteps
+        raise InvalidSubPath(f"unable to provision SubPath `{sub}`: must not contain '..'")
     return sub
 
 
@@ -374,17 +400,15 @@ def container_plan(pod: dict, container: dict, sandbox: "SandboxInfo", image: An
     for name, target in (("hosts", "/etc/hosts"), ("hostname", "/etc/hostname"),
                          ("resolv.conf", "/etc/resolv.conf")):
         if files.get(name):
-            ops.append(Bind(files[name], target, is_file=True, recursive=False))
+            ops.append(Bind(files[name], target, recursive=False))
     ops.append(Bind(os.path.join(instance_dir, "termination-log"),
                     container.get("terminationMessagePath") or DEFAULT_TERMINATION_MESSAGE_PATH,
-                    is_file=True, recursive=False))
+                    recursive=False))
     empty_dirs = _empty_dirs(pod)
     for vm in container.get("volumeMounts") or []:
-        source = volumes[vm["name"]]
-        sub = _check_subpath(vm.get("subPath") or "")
-        is_file = not sub and os.path.isfile(source)
+        sub = subpath_of(vm, _spec_env(container, env))
         # hostPath stays as the host mounted it; emptyDir is pod scratch space: nodev
-        ops.append(Bind(source, vm["mountPath"], is_file=is_file, subpath=sub,
+        ops.append(Bind(volumes[vm["name"]], vm["mountPath"], subpath=sub, volume_mount=vm["name"],
                         nodev=vm["name"] in empty_dirs and not sec.privileged))
         if vm.get("readOnly"):
             ops.append(RemountRO(vm["mountPath"]))

@@ -6,6 +6,12 @@ the kubelet (`pkg/volume/hostpath/host_path.go` checkType / the FileTypeChecker 
 Teardown unmounts emptyDir tmpfs lazily and removes emptyDir directories; hostPath contents are
 never touched.
 
+`prepare_subpaths` is the kubelet's subPath step of makeMounts, in the daemon before a container
+is created: each subPath (or expanded subPathExpr) is made below its volume with the volume's
+mode, and one that leads out of it (a symlink planted by the pod) fails the container with
+CreateContainerConfigError and the kubelet's words. The container's child opens the same path
+by fd again at mount time (runtime/child.py), so a change in between cannot redirect it.
+
 With the pod's fsGroup an emptyDir belongs to that group and is setgid (mode 2777), so files
 made in it inherit the group every container has as a supplementary group (kubelet
 `pkg/volume/volume_linux.go` SetVolumeOwnership; hostPath is left alone, as there). Containers
@@ -20,11 +26,12 @@ import stat
 from typing import Callable
 
 from podrun.errors import PodrunError
-from podrun.kernel import mounts
+from podrun.kernel import fspath, mounts
 from podrun.kernel import syscalls as sc
+from podrun.runtime.plan import Bind, InvalidSubPath, LaunchPlan
 
 __all__ = ["VolumeError", "HostPathTypeError", "parse_quantity", "prepare_volumes",
-           "teardown_volumes", "check_host_path"]
+           "teardown_volumes", "check_host_path", "prepare_subpaths"]
 
 
 class VolumeError(PodrunError):
@@ -138,6 +145,31 @@ def _regroup(path: str, fs_group: int, mask: int) -> None:
     mode = os.lstat(path).st_mode
     if not stat.S_ISLNK(mode):
         os.chmod(path, stat.S_IMODE(mode) | mask)
+
+
+def prepare_subpaths(plan: LaunchPlan, container_name: str) -> None:
+    """Make every subPath of the plan inside its volume, or raise InvalidSubPath with the
+    kubelet's message, which names no host path (kubelet_pods.go makeMounts)."""
+    for op in plan.ops:
+        if isinstance(op, Bind) and op.subpath:
+            _prepare_subpath(op, container_name)
+
+
+def _prepare_subpath(op: Bind, container_name: str) -> None:
+    try:
+        volume = fspath.open_host(op.source, directory=True)
+        try:
+            # kubelet SafeMakeDir(subPath, volumePath, mode of the volume)
+            os.close(fspath.make_beneath(volume, op.subpath, stat.S_IMODE(os.fstat(volume).st_mode)))
+        finally:
+            os.close(volume)
+    except OSError:
+        # kubelet: an existing path (symlinks followed) that is not within the volume fails in
+        # PrepareSafeSubpath; a missing one fails in SafeMakeDir
+        which = ("prepare subPath" if os.path.exists(os.path.join(op.source, op.subpath))
+                 else "create subPath directory")
+        raise InvalidSubPath(f'failed to {which} for volumeMount "{op.volume_mount}" '
+                             f'of container "{container_name}"') from None
 
 
 def teardown_volumes(pod: dict, dirs: dict[str, str]) -> None:

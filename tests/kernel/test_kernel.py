@@ -1,4 +1,4 @@
-"""kernel/: syscalls seam, safe path resolution, process identity, pause binary size."""
+"""kernel/: syscalls seam, process identity, pause binary size (safe paths: test_fspath.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,29 +14,6 @@ from podrun.kernel import mounts, namespaces, procs
 from podrun.kernel import syscalls as sc
 from podrun.runtime import plan as P
 from podrun.runtime.child import apply_op, find_executable
-
-
-def test_secure_join_never_leaves_the_root(tmp_path):
-    root = tmp_path / "root"
-    (root / "etc").mkdir(parents=True)
-    os.symlink("/etc", root / "abs")              # absolute link: resolved inside root
-    os.symlink("../../../..", root / "up")        # climbing link: stops at root
-    os.symlink("etc", root / "rel")
-    assert mounts.secure_join(str(root), "/abs/passwd") == str(root / "etc/passwd")
-    assert mounts.secure_join(str(root), "/up/x") == str(root / "x")
-    assert mounts.secure_join(str(root), "../../x") == str(root / "x")
-    assert mounts.secure_join(str(root), "rel/new/dir") == str(root / "etc/new/dir")
-    os.symlink("loop", root / "loop")
-    with pytest.raises(MountError) as info:
-        mounts.secure_join(str(root), "/loop/x")
-    assert info.value.errno == errno.ELOOP
-
-
-def test_ensure_target_creates_dirs_and_files_inside_the_root(tmp_path):
-    os.symlink("/", tmp_path / "escape")
-    made = mounts.ensure_target(str(tmp_path), "/escape/podrun-should-not-exist/f", is_file=True)
-    assert made == str(tmp_path / "podrun-should-not-exist/f") and os.path.isfile(made)
-    assert not os.path.exists("/podrun-should-not-exist")
 
 
 def test_setup_ops_become_these_mounts_in_this_order(tmp_path):
@@ -119,3 +96,11 @@ def test_pause_is_tiny(pause_binary, tmp_path):
         return fields
     fields = asyncio.run(main())
     assert fields["Rss"] < 1024 and fields["Pss"] < 1024, fields
+
+
+def test_a_target_that_cannot_be_made_names_the_ops_path(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(MountError) as info:
+        apply_op(P.Tmpfs("/file/below"), str(tmp_path), sc.RecordingSyscalls())
+    assert (info.value.op, info.value.target, info.value.errno) == (
+        "open in root", f"{tmp_path}/file/below", errno.ENOTDIR)

@@ -199,3 +199,42 @@ def test_exec_foreground_returns_the_commands_exit_code(tmp_path, pause_binary, 
             return code
     assert asyncio.run(main()) == 7
     assert out_path.read_text() == "fg\n"
+
+
+def test_the_child_refuses_a_subpath_out_of_its_volume_even_unchecked(tmp_path, pause_binary, busybox_rootfs):
+    """The daemon's check (volumes.prepare_subpaths) is skipped here: the fd walk alone fails closed."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    os.symlink("/", vol / "l")
+
+    async def main():
+        async with PodEnv(str(tmp_path), pause_binary, busybox_rootfs, pod()) as env:
+            await env.start({"name": "c", "command": ["true"],
+                             "volumeMounts": [{"name": "v", "mountPath": "/v", "subPath": "l/etc"}]},
+                            {"v": str(vol)})
+    with pytest.raises(ContainerCreateError) as info:
+        asyncio.run(main())
+    assert (info.value.step, info.value.op, info.value.errno) == ("rootfs", "subPath", errno.EXDEV)
+    assert info.value.target == f"{vol}/l/etc"
+
+
+def test_a_symlink_planted_in_a_volume_cannot_send_a_mount_target_out_of_the_root(
+        tmp_path, pause_binary, busybox_rootfs):
+    shared, other = tmp_path / "shared", tmp_path / "other"
+    shared.mkdir()
+    other.mkdir()
+    (other / "data.txt").write_text("other\n")
+    escape = tmp_path / "escape-target"
+    os.symlink(str(escape), shared / "sub")          # as a container of the pod could plant it
+
+    async def main():
+        async with PodEnv(str(tmp_path), pause_binary, busybox_rootfs, pod()) as env:
+            return await env.run({"name": "c", "volumeMounts": [
+                {"name": "shared", "mountPath": "/data"},
+                {"name": "other", "mountPath": "/data/sub/x"}], "command": [
+                "sh", "-c", f"cat {escape}/x/data.txt; ls /data"]},
+                {"shared": str(shared), "other": str(other)})
+    code, out, err = asyncio.run(main())
+    # /data/sub -> <escape> is resolved inside the container's root: the mount is there
+    assert (code, out) == (0, "other\nsub\n"), err
+    assert not escape.exists()

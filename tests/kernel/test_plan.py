@@ -103,17 +103,45 @@ def test_volume_mounts_bind_with_readonly_and_subpath():
                           {"name": "data", "mountPath": "/sub", "subPath": "a/b"}]}
     p = P.container_plan(POD, c, SANDBOX, image(), "/inst", {"data": "/v/data", "cfg": "/v/cfg"})
     tail = p.ops[-5:]
-    assert tail == [P.Bind("/inst/termination-log", "/tmp/msg", is_file=True, recursive=False),
+    assert tail == [P.Bind("/inst/termination-log", "/tmp/msg", recursive=False),
                     P.Bind("/v/data", "/data"),
                     P.Bind("/v/cfg", "/etc/cfg"), P.RemountRO("/etc/cfg"),
                     P.Bind("/v/data", "/sub", subpath="a/b")]
+    assert [getattr(op, "volume_mount", None) for op in tail] == ["", "data", "cfg", None, "data"]
 
 
-@pytest.mark.parametrize("sub", ["../etc", "/abs", "a/../../b"])
-def test_subpath_escaping_the_volume_is_refused(sub):
-    c = {"name": "c", "command": ["true"], "volumeMounts": [{"name": "d", "mountPath": "/d", "subPath": sub}]}
-    with pytest.raises(P.InvalidSubPath, match="subPath"):
-        P.container_plan(POD, c, SANDBOX, image(), "/inst", {"d": "/v/d"})
+@pytest.mark.parametrize("vm,env,message", [
+    # kubelet_pods.go makeMounts, word for word
+    ({"subPath": "../etc"}, [], "unable to provision SubPath `../etc`: must not contain '..'"),
+    ({"subPath": "a/../../b"}, [], "unable to provision SubPath `a/../../b`: must not contain '..'"),
+    ({"subPath": "/abs"}, [], "error SubPath `/abs` must not be an absolute path"),
+    # e2e expansion.go: "with backticks" (the value is "..") and "with absolute path"
+    ({"subPathExpr": "$(POD_NAME)"}, [{"name": "POD_NAME", "value": ".."}],
+     "unable to provision SubPath `..`: must not contain '..'"),
+    ({"subPathExpr": "$(POD_NAME)"}, [{"name": "POD_NAME", "value": "/tmp"}],
+     "error SubPath `/tmp` must not be an absolute path"),
+    ({"subPathExpr": "logs/$(POD_NAME)/../x"}, [{"name": "POD_NAME", "value": "a"}],
+     "unable to provision SubPath `logs/a/../x`: must not contain '..'"),
+    # ExpandContainerVolumeMounts: unset or empty is missing; image Env and PATH are not seen
+    ({"subPathExpr": "$(B)/$(A)/$(PATH)/$(E)"}, [{"name": "E", "value": ""}],
+     "missing value for A, B, E, PATH"),
+])
+def test_subpath_and_expansion_refusals_are_the_kubelets(vm, env, message):
+    c = {"name": "c", "command": ["true"], "env": env,
+         "volumeMounts": [{"name": "d", "mountPath": "/d", **vm}]}
+    with pytest.raises(P.InvalidSubPath) as info:
+        P.container_plan(POD, c, SANDBOX, image(Env=["A=from-image"]), "/inst", {"d": "/v/d"})
+    assert str(info.value) == message
+    assert isinstance(info.value, P.CreateContainerConfigError)
+
+
+def test_subpath_expr_expands_from_the_containers_env():
+    c = {"name": "c", "command": ["true"],
+         "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                 {"name": "DIR", "value": "logs/$(POD_NAME)"}],
+         "volumeMounts": [{"name": "d", "mountPath": "/d", "subPathExpr": "$(DIR)/$$(KEPT)"}]}
+    p = P.container_plan(POD, c, SANDBOX, image(), "/inst", {"d": "/v/d"})
+    assert p.ops[-1] == P.Bind("/v/d", "/d", subpath="logs/web/$(KEPT)")
 
 
 def test_user_from_image_and_security_context(tmp_path):

@@ -102,3 +102,45 @@ def test_fs_group_owns_empty_dirs_setgid_and_their_contents_but_not_host_paths(t
         assert os.stat(tmp_path / "host").st_gid == 0
     finally:
         V.teardown_volumes(p, dirs)
+
+
+# ---- subPath: made and checked in the daemon before the container (kubelet makeMounts) --------
+
+def _subpath_plan(source: str, *subs: str):
+    from podrun.runtime.plan import Bind, LaunchPlan
+    return LaunchPlan(argv=["true"], env=[], ops=[Bind(source, f"/m{i}", subpath=s, volume_mount=f"v{i}")
+                                                  for i, s in enumerate(subs)])
+
+
+def test_subpaths_are_made_inside_the_volume_with_its_mode(tmp_path):
+    p = pod(securityContext={"fsGroup": 2000}, volumes=[{"name": "scratch", "emptyDir": {}}])
+    dirs = V.prepare_volumes(p, lambda n: str(tmp_path / n))
+    try:
+        os.makedirs(os.path.join(dirs["scratch"], "real/inner"))
+        os.symlink("real", os.path.join(dirs["scratch"], "rel"))      # a link that stays inside
+        V.prepare_subpaths(_subpath_plan(dirs["scratch"], "logs/web-1", "rel/inner/new", "real"), "c")
+        for made in ("logs", "logs/web-1", "real/inner/new"):
+            st = os.stat(os.path.join(dirs["scratch"], made))
+            assert (oct(st.st_mode & 0o7777), st.st_gid) == ("0o2777", 2000), made
+    finally:
+        V.teardown_volumes(p, dirs)
+
+
+def test_a_subpath_leading_out_of_its_volume_is_the_kubelets_config_error(tmp_path):
+    from podrun.runtime.plan import CreateContainerConfigError
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    os.symlink("/", vol / "l")                                   # exists on the host: "prepare"
+    os.symlink(str(tmp_path / "outside/new"), vol / "m")         # missing: "create"
+    os.symlink("../..", vol / "up")
+    cases = [("l", 'failed to prepare subPath for volumeMount "v0" of container "app"'),
+             ("l/etc", 'failed to prepare subPath for volumeMount "v0" of container "app"'),
+             ("up", 'failed to prepare subPath for volumeMount "v0" of container "app"'),
+             ("m", 'failed to create subPath directory for volumeMount "v0" of container "app"'),
+             ("m/x/y", 'failed to create subPath directory for volumeMount "v0" of container "app"')]
+    for sub, message in cases:
+        with pytest.raises(CreateContainerConfigError) as info:
+            V.prepare_subpaths(_subpath_plan(str(vol), sub), "app")
+        assert str(info.value) == message, sub
+    assert not (tmp_path / "outside").exists()
+    assert sorted(os.listdir(vol)) == ["l", "m", "up"]

@@ -257,8 +257,17 @@ def test_mount_path_must_be_absolute():
 
 
 def test_sub_path_must_stay_inside_the_volume():
+    # validation.go names these without the mount's index (volumeMounts.subPath), as upstream
     assert one_error(lambda p: c0(p)["volumeMounts"][0].update(subPath="../etc")) == (
-        "spec.containers[0].volumeMounts[0].subPath", "Invalid value: \"../etc\": must not contain '..'")
+        "spec.containers[0].volumeMounts.subPath", "Invalid value: \"../etc\": must not contain '..'")
+    assert one_error(lambda p: c0(p)["volumeMounts"][0].update(subPathExpr="/$(POD)")) == (
+        "spec.containers[0].volumeMounts.subPathExpr", 'Invalid value: "/$(POD)": must be a relative path')
+
+
+def test_sub_path_and_sub_path_expr_are_mutually_exclusive():
+    assert one_error(lambda p: c0(p)["volumeMounts"][0].update(subPath="a", subPathExpr="$(POD)")) == (
+        "spec.containers[0].volumeMounts[0].subPathExpr",
+        'Invalid value: "$(POD)": subPathExpr and subPath are mutually exclusive')
 
 
 def test_relative_host_path_is_refused():
