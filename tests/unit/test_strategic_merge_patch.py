@@ -305,6 +305,19 @@ def test_set_element_order_with_a_deletion_in_one_list_and_a_reorder_in_another(
     assert names(out["spec"]["volumes"]) == ["d", "c"]
 
 
+def test_set_element_order_after_replacing_an_item_puts_server_only_items_as_upstream_does():
+    # upstream orders server-only items by the live list as its in-place deletion and append
+    # left it: [a, s, c] here, where a fresh reading of the live list would give [a, c, s]
+    live = pod(ctr("a"), ctr("b"), ctr("s"))
+    out = smp(live, {"spec": {"$setElementOrder/containers": [{"name": "a"}, {"name": "c"}],
+                              "containers": [{"name": "c", "image": "c"},
+                                             {"$patch": "delete", "name": "b"}]}})
+    assert names(out["spec"]["containers"]) == ["a", "s", "c"]
+    added = smp(live, {"spec": {"$setElementOrder/containers": [{"name": "a"}, {"name": "c"}],
+                                "containers": [{"name": "c", "image": "c"}]}})
+    assert names(added["spec"]["containers"]) == ["a", "c", "b", "s"]
+
+
 def test_set_element_order_naming_an_absent_item_orders_what_exists():
     live = pod(ctr("1"), ctr("3"))
     live["metadata"]["finalizers"] = ["1", "3"]

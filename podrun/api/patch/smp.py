@@ -374,9 +374,43 @@ def _merge_ordered_lists(original: dict, patch: dict, schema: Schema) -> None:
             merged = _merge_list_field(current, change, sub, field, False)
         patch_items, server_only = _partition(merged, order, field.merge_key)
         kind = _element_type(current or [], change or [])
-        original[name] = _normalize_element_order(patch_items, server_only, order, current or [],
+        live_order = current or []
+        if has_current and has_change and kind is dict and _strategy(field) == MERGE:
+            live_order = _live_order_seen_after_merge(current, change, field.merge_key)
+        original[name] = _normalize_element_order(patch_items, server_only, order, live_order,
                                                   field.merge_key, kind)
         patch.pop(name, None)
+
+
+def _live_order_seen_after_merge(current: list, change: list, merge_key: str) -> list:
+    """The live list as upstream orders server-only items by, after merging `change` into it.
+
+    mergePatchIntoOriginal passes its slice of the live list on to the ordering after
+    mergeSlice has shared that slice's backing array: each `$patch: delete` shifted the
+    following elements left in place, and each new element appended while there was room (the
+    room deletions made; live lists are deep copies with cap == len) overwrote a slot."""
+    if any(item.get(DIRECTIVE) == REPLACE for item in change):
+        return current  # the patch's elements became a new list
+    backing = list(current)
+    n = len(backing)
+    for item in change:
+        if item.get(DIRECTIVE) != DELETE:
+            continue
+        k = 0
+        while k < n:
+            if merge_key in backing[k] and _same(backing[k][merge_key], item[merge_key]):
+                backing[k:n - 1] = backing[k + 1:n]
+                n -= 1
+            else:
+                k += 1
+    for item in change:
+        if DIRECTIVE in item or _find(backing[:n], merge_key, item[merge_key]) is not None:
+            continue
+        if n == len(backing):
+            break  # no room: append moved the merged list to a new array
+        backing[n] = item
+        n += 1
+    return backing
 
 
 def _validate_order(patch_list: list, order: list, merge_key: str) -> None:
