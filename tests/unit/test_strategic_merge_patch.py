@@ -384,3 +384,15 @@ def test_status_of_a_refusal_is_the_apiserver_status_object():
     assert e.value.status() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
                                 "status": "Failure", "reason": "BadRequest", "code": 400,
                                 "message": "invalid patch format of primitive list"}
+
+
+def test_namespace_and_endpoints_patch_by_their_own_metadata():
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"},
+          "status": {"phase": "Active", "conditions": [{"type": "A", "status": "True"}]}}
+    out = smp(ns, {"status": {"conditions": [{"type": "B", "status": "False"}]}}, "v1", "Namespace")
+    # a new element unrelated to the live order goes before the server-only ones (mergeSortedSlice)
+    assert [c["type"] for c in out["status"]["conditions"]] == ["B", "A"]
+    ep = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "s"},
+          "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]}
+    out = smp(ep, {"subsets": [{"addresses": [{"ip": "10.0.0.2"}]}]}, "v1", "Endpoints")
+    assert out["subsets"] == [{"addresses": [{"ip": "10.0.0.2"}]}]  # no patch strategy: replaced

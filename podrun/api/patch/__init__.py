@@ -109,9 +109,9 @@ def _json(original: dict, body: bytes | str, strict: bool) -> Any:
         if op is not None and not isinstance(op, dict):
             raise bad_request(f"{prefix}json: cannot unmarshal {gojson.json_kind(op)} into Go "
                               f"value of type {op_type}")
-        for name in ("op", "path", "from"):
-            value = (op or {}).get(name)
-            if strict and value is not None and not isinstance(value, str):
+        for name, value in (op or {}).items():  # in document order, as Go reports the first
+            if (strict and name in ("op", "path", "from") and value is not None
+                    and not isinstance(value, str)):
                 raise bad_request(f"{prefix}json: cannot unmarshal {gojson.json_kind(value)} "
                                   f"into Go struct field jsonPatchOp.{name} of type string")
     if len(operations) > MAX_JSON_PATCH_OPERATIONS:
