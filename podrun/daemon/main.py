@@ -30,6 +30,7 @@ from podrun.runtime.pause import ensure_pause
 from podrun.runtime.podnet import PodNetwork, pods_on_disk
 from podrun.status.manager import StatusManager
 from podrun.daemon.apiserver import make_app
+from podrun.daemon.kube import server as kube_server
 from podrun.daemon.registry import PodRegistry
 
 __all__ = ["run_daemon", "host_ip", "acquire_lock"]
@@ -97,6 +98,7 @@ async def _serve(roots: Roots) -> None:
         site = web.UnixSite(runner, roots.socket)
         await site.start()
     os.chmod(roots.socket, 0o600)
+    await kube_server.start(runner, roots)   # the same API over HTTPS for kubectl (issue 16)
     write_json_atomic(roots.daemon_json, {"pid": os.getpid(), "startTime": procs.read_start_time(os.getpid()),
                                           "socket": roots.socket})
     stop = asyncio.Event()

@@ -1,0 +1,301 @@
+"""The Kubernetes paths stock clients use, added to the daemon's one aiohttp app (served on the
+unix socket and over HTTPS alike).
+
+    GET    /version /api /apis /api/v1 /apis/G/V        version.Info (1.32) and discovery
+    GET    /openapi/v3[/api/v1|/apis/G/V]               OpenAPI v3 index and documents
+    GET    /api/v1/pods /api/v1/namespaces/NS/pods      PodList or Table; ?labelSelector=
+           &fieldSelector= &watch=true[&resourceVersion=N&timeoutSeconds=S]
+    GET    /api/v1/namespaces/NS/pods/NAME              Pod or Table
+    POST   /api/v1/namespaces/NS/pods                   201 Pod; 409 AlreadyExists
+    DELETE /api/v1/namespaces/NS/pods/NAME              the Pod with deletionTimestamp
+    GET    /api/v1/events /api/v1/namespaces/NS/events  EventList or Table, with selectors
+
+Two podrun extensions stay on the unix socket, where podrun's own CLI is the client: a POST of
+an existing pod answers `unchanged`/`configured` (X-Podrun-Result) instead of 409, and DELETE
+waits until the pod is gone unless `wait=false`. Over TCP both are Kubernetes': 409, and an
+immediate answer (kubectl then watches for DELETED).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import web
+
+from podrun.api.selectors import EVENT_FIELDS, POD_FIELDS, SelectorError, parse_fields, parse_labels
+from podrun.buildinfo import version_info
+from podrun.daemon.kube import discovery, openapi, tables
+from podrun.daemon.kube.watch import Expired, PodWatchHub
+from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound
+
+__all__ = ["install", "status"]
+
+log = logging.getLogger("podrun.api")
+_HUB = web.AppKey("kube_hub", PodWatchHub)
+
+
+def status(code: int, reason: str, message: str, name: str | None = None, kind: str | None = None
+           ) -> web.Response:
+    """A v1 Status, as kube-apiserver answers every error."""
+    body: dict = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                  "message": message, "reason": reason}
+    if name is not None or kind is not None:
+        body["details"] = {k: v for k, v in (("name", name), ("kind", kind)) if v is not None}
+    body["code"] = code
+    return web.json_response(body, status=code)
+
+
+def _on_unix_socket(request: web.Request) -> bool:
+    return isinstance(request.transport.get_extra_info("sockname") if request.transport else None, str)
+
+
+def _selectors(request: web.Request, fields: dict):
+    return (parse_labels(request.query.get("labelSelector")),
+            parse_fields(request.query.get("fieldSelector"), fields))
+
+
+def _bad_selector(exc: SelectorError) -> web.Response:
+    # kubectl adds `Unable to find "/v1, Resource=pods" that match label selector ...` itself
+    return status(400, "BadRequest", str(exc))
+
+
+def _include(request: web.Request) -> str:
+    return request.query.get("includeObject", "Metadata")
+
+
+def install(app: web.Application, registry) -> None:
+    """Add the routes; call before the app's own routes, which these take over where both exist."""
+    hub = PodWatchHub(lambda: registry.list(None), registry.ctx.status.changed)
+    app[_HUB] = hub
+
+    async def _stop(app_):
+        hub.stop()
+    app.on_cleanup.append(_stop)
+    r = web.RouteTableDef()
+
+    # ---- version, discovery, openapi ---------------------------------------------------
+
+    @r.get("/version")
+    async def version(request):
+        return web.json_response(version_info())
+
+    async def _discovery(request, legacy: bool):
+        agg = discovery.negotiate(request.headers.get("Accept", ""))
+        if agg:
+            return web.json_response(discovery.aggregated(agg, legacy), content_type=None,
+                                     headers={"Content-Type": discovery.content_type(agg)})
+        if legacy:
+            return web.json_response(discovery.api_versions(request.host or "127.0.0.1"))
+        return web.json_response(discovery.api_group_list())
+
+    @r.get("/api")
+    async def api(request):
+        return await _discovery(request, True)
+
+    @r.get("/apis")
+    async def apis(request):
+        return await _discovery(request, False)
+
+    @r.get("/api/{version}")
+    async def core_resources(request):
+        return _resources(request, "", request.match_info["version"])
+
+    @r.get("/apis/{group}/{version}")
+    async def group_resources(request):
+        return _resources(request, request.match_info["group"], request.match_info["version"])
+
+    def _resources(request, group, version):
+        body = discovery.resource_list(group, version)
+        if body is None:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        return web.json_response(body)
+
+    @r.get("/openapi/v3")
+    async def openapi_index(request):
+        return web.json_response(openapi.index())
+
+    @r.get("/openapi/v3/{path:.+}")
+    async def openapi_doc(request):
+        parts = request.match_info["path"].split("/")
+        doc = None
+        if parts[0] == "api" and len(parts) == 2:
+            doc = openapi.document("", parts[1])
+        elif parts[0] == "apis" and len(parts) == 3:
+            doc = openapi.document(parts[1], parts[2])
+        if doc is None:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        return web.json_response(doc, headers={"Cache-Control": "public, immutable"})
+
+    # ---- pods ----------------------------------------------------------------------------
+
+    @r.get("/api/v1/pods")
+    @r.get("/api/v1/namespaces/{ns}/pods")
+    async def list_pods(request):
+        ns = request.match_info.get("ns")
+        try:
+            labels, fields = _selectors(request, POD_FIELDS)
+        except SelectorError as exc:
+            return _bad_selector(exc)
+        if request.query.get("watch") in ("true", "1"):
+            return await _watch(request, ns, labels, fields)
+        pods = [p for p in hub.sync() if (not ns or p["metadata"]["namespace"] == ns)
+                and labels.matches(p["metadata"].get("labels")) and fields.matches(p, POD_FIELDS)]
+        rv = str(hub.rv)
+        tv = tables.wants_table(request.headers.get("Accept", ""))
+        if tv:
+            return web.json_response(tables.pod_table(pods, tv, _include(request), rv))
+        return web.json_response({"kind": "PodList", "apiVersion": "v1",
+                                  "metadata": {"resourceVersion": rv}, "items": pods})
+
+    @r.get("/api/v1/namespaces/{ns}/pods/{name}")
+    async def get_pod(request):
+        ns, name = request.match_info["ns"], request.match_info["name"]
+        pod = next((p for p in hub.sync() if (p["metadata"]["namespace"], p["metadata"]["name"]) == (ns, name)),
+                   None)
+        if pod is None:
+            return status(404, "NotFound", f'pods "{name}" not found', name, "pods")
+        tv = tables.wants_table(request.headers.get("Accept", ""))
+        if tv:
+            return web.json_response(tables.pod_table([pod], tv, _include(request), pod["metadata"]["resourceVersion"]))
+        return web.json_response(pod)
+
+    @r.post("/api/v1/namespaces/{ns}/pods")
+    async def create_pod(request):
+        ns = request.match_info["ns"]
+        try:
+            obj = json.loads(await request.read() or b"null")   # a missing Content-Type is JSON
+        except ValueError as exc:
+            return status(400, "BadRequest", f"the body of the request was in an unknown format: {exc}")
+        if not isinstance(obj, dict):
+            return status(400, "BadRequest", "the body of the request was in an unknown format")
+        meta = obj.setdefault("metadata", {})
+        if meta.get("namespace", ns) != ns:
+            return status(400, "BadRequest", "the namespace of the provided object does not match "
+                                             "the namespace sent on the request")
+        meta["namespace"] = ns
+        name = meta.get("name")
+        unix = _on_unix_socket(request)
+        if not unix and name and (ns, name) in registry.pods:
+            return status(409, "AlreadyExists", f'pods "{name}" already exists', name, "pods")
+        try:
+            result, pod = registry.create(obj)
+        except InvalidManifest as exc:
+            return status(422, "Invalid", f'Pod "{name}" is invalid: {exc.field_path}: {exc.reason}',
+                          name, "Pod")
+        except AlreadyExists as exc:
+            return status(409, "AlreadyExists", str(exc), name, "pods")
+        except Conflict as exc:
+            return status(409 if not unix else 422, "Conflict" if not unix else "Invalid", str(exc), name, "pods")
+        stamped = next((p for p in hub.sync() if p["metadata"].get("uid") == pod["metadata"].get("uid")), pod)
+        return web.json_response(stamped, status=201 if result == "created" else 200,
+                                 headers={"X-Podrun-Result": result})
+
+    @r.delete("/api/v1/namespaces/{ns}/pods/{name}")
+    async def delete_pod(request):
+        ns, name = request.match_info["ns"], request.match_info["name"]
+        q = request.query
+        try:
+            body = json.loads(await request.read() or b"{}") or {}
+        except ValueError:
+            body = {}
+        grace = body.get("gracePeriodSeconds", q.get("gracePeriodSeconds"))
+        grace = int(grace) if grace is not None else None
+        unix = _on_unix_socket(request)
+        force = q.get("force") == "true" or (not unix and grace == 0)   # the API: 0 = now
+        wait = q.get("wait", "true" if unix else "false") != "false"
+        try:
+            pod = await registry.delete(ns, name, grace, force, wait)
+        except NotFound:
+            return status(404, "NotFound", f'pods "{name}" not found', name, "pods")
+        current = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in hub.sync()}
+        pod = current.get((ns, name), pod)
+        pod["metadata"].setdefault("resourceVersion", str(hub.rv))
+        return web.json_response(pod)
+
+    async def _watch(request, ns, labels, fields):
+        hub.start()
+        table_version = tables.wants_table(request.headers.get("Accept", ""))
+        include = _include(request)
+        timeout = float(request.query.get("timeoutSeconds") or 0) or None
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        first = True
+
+        async def send(typ: str, obj: dict) -> None:
+            nonlocal first
+            if table_version:
+                obj = tables.pod_table([obj], table_version, include, obj["metadata"]["resourceVersion"],
+                                       columns=first)
+            first = False
+            await resp.write(json.dumps({"type": typ, "object": obj}).encode() + b"\n")
+
+        def selected(pod: dict) -> bool:
+            return ((not ns or pod["metadata"]["namespace"] == ns) and
+                    labels.matches(pod["metadata"].get("labels")) and fields.matches(pod, POD_FIELDS))
+
+        def key(pod):
+            return pod["metadata"]["namespace"], pod["metadata"]["name"]
+
+        async def stream():
+            wake = hub.wakeup()
+            current = hub.sync()
+            matched = {key(p) for p in current if selected(p)}
+            rv_param = request.query.get("resourceVersion", "")
+            if rv_param in ("", "0"):
+                for p in current:
+                    if key(p) in matched:
+                        await send("ADDED", p)
+                last = hub.rv
+            else:
+                last = int(rv_param)
+            while True:
+                try:
+                    events = hub.since(last)
+                except Expired as exc:
+                    await resp.write(json.dumps({"type": "ERROR", "object": {
+                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": str(exc), "reason": "Expired", "code": 410}}).encode() + b"\n")
+                    return
+                for ev in events:
+                    last = ev.rv
+                    k, now_in = key(ev.object), ev.type != "DELETED" and selected(ev.object)
+                    was_in = k in matched or (ev.type == "DELETED" and selected(ev.object))
+                    if now_in:
+                        matched.add(k)
+                        await send("MODIFIED" if was_in and ev.type != "ADDED" else "ADDED", ev.object)
+                    elif was_in:
+                        matched.discard(k)
+                        await send("DELETED", ev.object)
+                await wake.wait()
+                wake = hub.wakeup()
+
+        try:
+            await asyncio.wait_for(stream(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        await resp.write_eof()
+        return resp
+
+    # ---- events ------------------------------------------------------------------------
+
+    @r.get("/api/v1/events")
+    @r.get("/api/v1/namespaces/{ns}/events")
+    async def events(request):
+        ns = request.match_info.get("ns")
+        try:
+            labels, fields = _selectors(request, EVENT_FIELDS)
+        except SelectorError as exc:
+            return _bad_selector(exc)
+        status_mgr = registry.ctx.status
+        items = [ev for k in status_mgr.keys() if not ns or k[0] == ns for ev in status_mgr.events(k)
+                 if labels.matches(ev["metadata"].get("labels")) and fields.matches(ev, EVENT_FIELDS)]
+        items.sort(key=lambda e: e["lastTimestamp"])
+        rv = str(hub.rv)
+        tv = tables.wants_table(request.headers.get("Accept", ""))
+        if tv:
+            return web.json_response(tables.event_table(items, tv, _include(request), rv))
+        return web.json_response({"kind": "EventList", "apiVersion": "v1",
+                                  "metadata": {"resourceVersion": rv}, "items": items})
+
+    app.add_routes(r)
