@@ -94,11 +94,11 @@ async def _serve(roots: Roots) -> None:
     runner = web.AppRunner(make_app(registry), access_log=None, handle_signals=False,
                            handler_cancellation=True)
     await runner.setup()
+    await kube_server.start(runner, roots)   # the same API over HTTPS for kubectl (issue 16)
     with private_socket_path(roots.socket):
         site = web.UnixSite(runner, roots.socket)
         await site.start()
     os.chmod(roots.socket, 0o600)
-    await kube_server.start(runner, roots)   # the same API over HTTPS for kubectl (issue 16)
     write_json_atomic(roots.daemon_json, {"pid": os.getpid(), "startTime": procs.read_start_time(os.getpid()),
                                           "socket": roots.socket})
     stop = asyncio.Event()

@@ -15,19 +15,24 @@ import tempfile
 
 import yaml
 
-from podrun.daemon.kube.pki import ADMIN_USER, Pki
+from typing import TYPE_CHECKING
+
 from podrun.paths import Roots
 
-__all__ = ["CONTEXT", "CLUSTER", "build", "write", "merge", "dump"]
+if TYPE_CHECKING:        # the CLI imports this module: no `cryptography` at its start-up
+    from podrun.daemon.kube.pki import Pki
+
+__all__ = ["CONTEXT", "CLUSTER", "ADMIN_USER", "build", "write", "merge", "dump", "write_private_text"]
 
 CONTEXT = CLUSTER = "podrun"
+ADMIN_USER = "podrun-admin"
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def build(pki: Pki, server: str) -> dict:
+def build(pki: "Pki", server: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Config",
@@ -63,7 +68,7 @@ def write_private_text(path: str, text: str) -> None:
         raise
 
 
-def write(roots: Roots, pki: Pki, server: str) -> str:
+def write(roots: Roots, pki: "Pki", server: str) -> str:
     write_private_text(roots.kubeconfig, dump(build(pki, server)))
     return roots.kubeconfig
 

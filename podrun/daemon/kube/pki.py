@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from podrun.daemon.kube.kubeconfig import ADMIN_USER
 from podrun.paths import Roots
 
-__all__ = ["Pki", "ensure_pki", "server_ssl_context", "ADMIN_USER"]
+__all__ = ["Pki", "ensure_pki", "server_ssl_context"]
 
-ADMIN_USER = "podrun-admin"
 _CA_DAYS, _LEAF_DAYS, _RENEW_DAYS = 3650, 365, 30
 
 
