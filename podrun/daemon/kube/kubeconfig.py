@@ -15,12 +15,9 @@ import tempfile
 
 import yaml
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from podrun.paths import Roots
-
-if TYPE_CHECKING:        # the CLI imports this module: no `cryptography` at its start-up
-    from podrun.daemon.kube.pki import Pki
 
 __all__ = ["CONTEXT", "CLUSTER", "ADMIN_USER", "build", "write", "merge", "dump", "write_private_text"]
 
@@ -28,11 +25,17 @@ CONTEXT = CLUSTER = "podrun"
 ADMIN_USER = "podrun-admin"
 
 
+class Certs(Protocol):
+    """pki.Pki (not imported: the CLI imports this module, and pki needs `cryptography`)."""
+
+    def read(self, name: str) -> bytes: ...
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def build(pki: "Pki", server: str) -> dict:
+def build(pki: Certs, server: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Config",
@@ -68,7 +71,7 @@ def write_private_text(path: str, text: str) -> None:
         raise
 
 
-def write(roots: Roots, pki: "Pki", server: str) -> str:
+def write(roots: Roots, pki: Certs, server: str) -> str:
     write_private_text(roots.kubeconfig, dump(build(pki, server)))
     return roots.kubeconfig
 
