@@ -187,6 +187,29 @@ def test_create_then_delete_waits_for_deleted_and_watch_streams_rows(podrun, kub
         watch.stderr.close()
 
 
+def test_create_refuses_bad_manifests_with_the_apiservers_words_and_dry_run_stores_nothing(podrun, kubectl,
+                                                                                         tmp_path):
+    unknown = pod("kbad", sh("main", "sleep 1"))
+    unknown["spec"]["containers"][0]["commandz"] = ["x"]
+    path = tmp_path / "unknown.yaml"
+    path.write_text(yaml.safe_dump(unknown))
+    out = kubectl("create", "-f", str(path))
+    assert out.returncode == 1
+    assert out.stderr.strip() == (f'Error from server (BadRequest): error when creating "{path}": Pod in version '
+                                  f'"v1" cannot be handled as a Pod: strict decoding error: unknown field '
+                                  f'"spec.containers[0].commandz"')
+    invalid = pod("kbad", {"name": "main"})
+    path.write_text(yaml.safe_dump(invalid))
+    out = kubectl("create", "-f", str(path))
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == ['The Pod "kbad" is invalid: ', "* spec.containers[0].image: Required value"] \
+        or out.stderr.strip() == 'The Pod "kbad" is invalid: spec.containers[0].image: Required value', out.stderr
+    path.write_text(yaml.safe_dump(pod("kdry", sh("main", "sleep 1"))))
+    out = kubectl("create", "-f", str(path), "--dry-run=server", "-o", "jsonpath={.spec.dnsPolicy}")
+    assert (out.returncode, out.stdout) == (0, "ClusterFirst"), out.stderr
+    assert kubectl("get", "pods", "-o", "name").stdout == ""
+
+
 def _raw_get(port: int, ctx: ssl.SSLContext) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:

@@ -23,6 +23,8 @@ import logging
 
 from aiohttp import web
 
+from podrun.api import defaults, validation
+from podrun.api.manifests import Document
 from podrun.api.selectors import EVENT_FIELDS, POD_FIELDS, SelectorError, parse_fields, parse_labels
 from podrun.buildinfo import version_info
 from podrun.daemon.kube import discovery, openapi, tables
@@ -62,6 +64,28 @@ def _bad_selector(exc: SelectorError) -> web.Response:
 
 def _include(request: web.Request) -> str:
     return request.query.get("includeObject", "Metadata")
+
+
+def _invalid(obj: dict) -> web.Response | None:
+    """The API server's answer to a Pod that fails decoding or validation, or None: unknown fields
+    (fieldValidation=Strict) are a 400 strict decoding error, the rest a 422 Invalid whose
+    causes kubectl prints one per line."""
+    errors = validation.validate(Document("<request>", 1, obj))
+    if not errors:
+        return None
+    name = (obj.get("metadata") or {}).get("name")
+    unknown = [e for e in errors if e.reason.startswith("unknown field")]
+    if unknown:
+        fields = ", ".join(f'unknown field "{e.field_path}"' for e in unknown)
+        return status(400, "BadRequest", f'Pod in version "v1" cannot be handled as a Pod: '
+                                         f'strict decoding error: {fields}')
+    causes = [{"reason": "FieldValueInvalid", "message": e.reason, "field": e.field_path} for e in errors]
+    listed = ", ".join(f"{e.field_path}: {e.reason}" for e in errors)
+    resp = status(422, "Invalid", f'Pod "{name}" is invalid: {"[" + listed + "]" if len(errors) > 1 else listed}',
+                  name, "Pod")
+    body = json.loads(resp.body)
+    body["details"]["causes"] = causes
+    return web.json_response(body, status=422)
 
 
 def install(app: web.Application, registry) -> None:
@@ -178,7 +202,14 @@ def install(app: web.Application, registry) -> None:
         unix = _on_unix_socket(request)
         if not unix and name and (ns, name) in registry.pods:
             return status(409, "AlreadyExists", f'pods "{name}" already exists', name, "pods")
+        invalid = _invalid(obj)
+        if invalid is not None:
+            return invalid
         try:
+            if request.query.get("dryRun") == "All":      # validated and defaulted, nothing stored
+                pod = defaults.apply_defaults(obj)
+                pod.pop("status", None)
+                return web.json_response(pod, status=201)
             result, pod = registry.create(obj)
         except InvalidManifest as exc:
             return status(422, "Invalid", f'Pod "{name}" is invalid: {exc.field_path}: {exc.reason}',
@@ -202,6 +233,11 @@ def install(app: web.Application, registry) -> None:
         grace = body.get("gracePeriodSeconds", q.get("gracePeriodSeconds"))
         grace = int(grace) if grace is not None else None
         unix = _on_unix_socket(request)
+        if q.get("dryRun") == "All":             # --dry-run=server: checked, nothing deleted
+            found = [p for p in hub.sync() if (p["metadata"]["namespace"], p["metadata"]["name"]) == (ns, name)]
+            if not found:
+                return status(404, "NotFound", f'pods "{name}" not found', name, "pods")
+            return web.json_response(found[0])
         force = q.get("force") == "true" or (not unix and grace == 0)   # the API: 0 = now
         wait = q.get("wait", "true" if unix else "false") != "false"
         try:
