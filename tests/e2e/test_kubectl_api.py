@@ -134,9 +134,33 @@ def test_a_missing_pod_is_kubectls_not_found(kubectl):
         assert out.stderr.strip() == 'Error from server (NotFound): pods "nope" not found', (args, out.stderr)
 
 
+def _read_until(proc: subprocess.Popen, text: str, timeout: float = 30) -> str:
+    """What a streaming kubectl printed, up to and including the first line holding `text`."""
+    import select
+    out, deadline = b"", time.monotonic() + timeout
+    while text.encode() not in out:
+        left = deadline - time.monotonic()
+        assert left > 0, f"never printed {text!r}: {out.decode()!r}"
+        if select.select([proc.stdout], [], [], left)[0]:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            assert chunk, f"ended before printing {text!r}: {out.decode()!r}"
+            out += chunk
+    return out.decode()
+
+
 def test_describe_and_events(podrun, kubectl):
-    podrun.apply_text(as_yaml(pod("kdesc", sh("main", "sleep 3600"))))
-    _ready(podrun, "kdesc")
+    watch = subprocess.Popen([KUBECTL, "--kubeconfig", podrun.roots.kubeconfig, "get", "events", "-w"],
+                             env=kubectl.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        podrun.apply_text(as_yaml(pod("kdesc", sh("main", "sleep 3600"))))
+        _ready(podrun, "kdesc")
+        watched = _read_until(watch, "Started container main")
+    finally:
+        watch.kill()
+        watch.wait()
+        watch.stdout.close()
+    assert watched.splitlines()[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert any("pod/kdesc" in line and "Scheduled" in line for line in watched.splitlines())
     out = kubectl("describe", "pod", "kdesc")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Name:") and re.search(r"^Status:\s+Running$", out.stdout, re.M)
@@ -163,12 +187,10 @@ def test_create_then_delete_waits_for_deleted_and_watch_streams_rows(podrun, kub
     assert again.stderr.strip() == (f'Error from server (AlreadyExists): error when creating "{manifest}": '
                                     f'pods "kcreate" already exists')
     _ready(podrun, "kcreate")
-    watch = subprocess.Popen([KUBECTL, "--kubeconfig", podrun.roots.kubeconfig, "get", "pods", "-w",
-                              "--request-timeout=60s"], env=kubectl.env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    watch = subprocess.Popen([KUBECTL, "--kubeconfig", podrun.roots.kubeconfig, "get", "pods", "-w"],
+                             env=kubectl.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        header = watch.stdout.readline()
-        first = watch.stdout.readline()
+        header, first = _read_until(watch, "Running").splitlines()[:2]
         assert header.split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
         assert first.split()[:3] == ["kcreate", "1/1", "Running"]
         started = time.monotonic()
@@ -177,14 +199,12 @@ def test_create_then_delete_waits_for_deleted_and_watch_streams_rows(podrun, kub
         assert time.monotonic() - started < 30
         # kubectl returned only after the DELETED event: the pod is gone
         assert podrun("get", "pod", "kcreate").returncode == 1
-        terminating = watch.stdout.readline()
-        assert terminating.split()[:3] == ["kcreate", "1/1", "Terminating"] or \
-            terminating.split()[:3] == ["kcreate", "0/1", "Terminating"], terminating
+        rows = _read_until(watch, "Terminating").splitlines()
+        assert rows[-1].split()[:3] in (["kcreate", "1/1", "Terminating"], ["kcreate", "0/1", "Terminating"])
     finally:
         watch.kill()
         watch.wait()
         watch.stdout.close()
-        watch.stderr.close()
 
 
 def test_create_refuses_bad_manifests_with_the_apiservers_words_and_dry_run_stores_nothing(podrun, kubectl,

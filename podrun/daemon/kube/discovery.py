@@ -43,7 +43,7 @@ _POD_SUBS = {
 
 # Only what the daemon answers today; verbs name what it serves (no patch/update yet).
 RESOURCES: list[Resource] = [
-    Resource("", "v1", "events", "Event", "event", ("list",), ("ev",)),
+    Resource("", "v1", "events", "Event", "event", ("list", "watch"), ("ev",)),
     Resource("", "v1", "pods", "Pod", "pod", ("create", "delete", "get", "list", "watch"), ("po",),
              ("all",), subresources=_POD_SUBS),
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", "pod", ("get", "list")),

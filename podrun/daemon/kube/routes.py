@@ -324,14 +324,60 @@ def install(app: web.Application, registry) -> None:
         except SelectorError as exc:
             return _bad_selector(exc)
         status_mgr = registry.ctx.status
-        items = [ev for k in status_mgr.keys() if not ns or k[0] == ns for ev in status_mgr.events(k)
-                 if labels.matches(ev["metadata"].get("labels")) and fields.matches(ev, EVENT_FIELDS)]
-        items.sort(key=lambda e: e["lastTimestamp"])
+
+        def selected() -> list[dict]:
+            items = [ev for k in status_mgr.keys() if not ns or k[0] == ns for ev in status_mgr.events(k)
+                     if labels.matches(ev["metadata"].get("labels")) and fields.matches(ev, EVENT_FIELDS)]
+            return sorted(items, key=lambda e: e["lastTimestamp"])
+
+        if request.query.get("watch") in ("true", "1"):
+            return await _watch_events(request, selected)
+        items = selected()
         rv = str(hub.rv)
         tv = tables.wants_table(request.headers.get("Accept", ""))
         if tv:
             return web.json_response(tables.event_table(items, tv, _include(request), rv))
         return web.json_response({"kind": "EventList", "apiVersion": "v1",
                                   "metadata": {"resourceVersion": rv}, "items": items})
+
+    async def _watch_events(request, selected):
+        """Events carry no resourceVersion history yet: a watch sends what is new or repeated
+        (count) after it starts (every event first when no resourceVersion is given)."""
+        tv = tables.wants_table(request.headers.get("Accept", ""))
+        timeout = float(request.query.get("timeoutSeconds") or 0) or None
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+
+        def version(ev):
+            return ev["metadata"]["name"], ev.get("count"), ev.get("lastTimestamp")
+
+        async def stream():
+            seen = set() if request.query.get("resourceVersion", "0") in ("", "0") else \
+                {version(ev) for ev in selected()}
+            names = {v[0] for v in seen}
+            first = True
+            while True:
+                changed = registry.ctx.status.changed()
+                for ev in selected():
+                    if version(ev) in seen:
+                        continue
+                    seen.add(version(ev))
+                    typ = "MODIFIED" if ev["metadata"]["name"] in names else "ADDED"
+                    names.add(ev["metadata"]["name"])
+                    obj = dict(ev, metadata=dict(ev["metadata"], resourceVersion=str(hub.rv)))
+                    if tv:
+                        obj = tables.event_table([obj], tv, _include(request), str(hub.rv))
+                        if not first:
+                            obj["columnDefinitions"] = []
+                    first = False
+                    await resp.write(json.dumps({"type": typ, "object": obj}).encode() + b"\n")
+                await changed.wait()
+
+        try:
+            await asyncio.wait_for(stream(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        await resp.write_eof()
+        return resp
 
     app.add_routes(r)

@@ -16,6 +16,7 @@ import os
 from aiohttp import web
 
 from podrun.daemon.kube import kubeconfig, pki
+from podrun.errors import PodrunError
 from podrun.paths import Roots
 
 __all__ = ["DEFAULT_PORT", "api_port", "start"]
@@ -31,10 +32,9 @@ def api_port(env: dict | None = None) -> int | None:
         return DEFAULT_PORT
     if value in ("off", "0", "false", "no"):
         return None
-    port = int(value)
-    if not 0 < port < 65536:
-        raise ValueError(f"PODRUN_API_PORT: {value}: not a port number")
-    return port
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise PodrunError(f"PODRUN_API_PORT={value}: not a port number (1-65535, or off)")
+    return int(value)
 
 
 def _url(scheme: str, address: str, port: int) -> str:
