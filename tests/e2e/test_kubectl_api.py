@@ -124,6 +124,11 @@ def test_get_pods_in_every_form(podrun, kubectl):
     assert jp.stdout == "kdb kweb"
     cc = kubectl("get", "pods", "-o", "custom-columns=NAME:.metadata.name,APP:.metadata.labels.app")
     assert cc.stdout.split() == ["NAME", "APP", "kdb", "db", "kweb", "web"]
+    # PATCH (label, annotate, apply) is not served yet: a Status, not a crash
+    label = kubectl("label", "pod", "kweb", "x=y")
+    assert label.returncode == 1
+    assert label.stderr.strip() == ("Error from server (MethodNotAllowed): the server does not allow this method "
+                                    "on the requested resource")
 
 
 def test_a_missing_pod_is_kubectls_not_found(kubectl):
@@ -319,3 +324,43 @@ def test_the_python_client_lists_creates_reads_watches_and_deletes(podrun, roots
         api.read_namespaced_pod("kpy", "default")
     assert exc.value.status == 404
     assert json.loads(exc.value.body)["details"] == {"name": "kpy", "kind": "pods"}
+
+
+def test_plain_http_is_served_only_when_asked_for(tmp_path):
+    """PODRUN_API_INSECURE=1 (tests only) serves HTTP without authentication; the session's
+    daemon, without it, answers no plain HTTP request."""
+    import http.client
+    import urllib.request
+
+    from podrun.paths import Roots
+    with pytest.raises((OSError, http.client.HTTPException)):
+        urllib.request.urlopen(f"http://127.0.0.1:{SESSION_API_PORT}/version", timeout=10).read()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = Roots(str(tmp_path / "run"), str(tmp_path / "lib"), str(tmp_path / "log"))
+    env = dict(os.environ, **r.env(), PODRUN_API_PORT=str(port), PODRUN_API_INSECURE="1", PODRUN_NO_AUTOSTART="1",
+               PODRUN_CGROUP_PARENT=f"podrun-test-http-{os.getpid()}", PODRUN_BRIDGE=f"prh{os.getpid() % 100000:05d}",
+               PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env.pop("PODRUN_ROOT", None)
+    log = open(tmp_path / "daemon.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "podrun", "daemon"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=log, stderr=log, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(r.socket):
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "daemon.log").read_text()
+            time.sleep(0.05)
+        info = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/version", timeout=10).read())
+        assert info["minor"] == "32"
+        with open(r.kubeconfig) as f:
+            assert yaml.safe_load(f)["clusters"][0]["cluster"]["server"] == f"http://127.0.0.1:{port}"
+        home = tmp_path / "home"
+        home.mkdir()
+        out = subprocess.run([KUBECTL, "--kubeconfig", r.kubeconfig, "get", "pods"], capture_output=True, text=True,
+                             env={"PATH": os.environ["PATH"], "HOME": str(home)}, timeout=60)
+        assert (out.returncode, out.stderr) == (0, "No resources found in default namespace.\n")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
