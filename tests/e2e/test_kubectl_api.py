@@ -223,6 +223,12 @@ def test_create_refuses_bad_manifests_with_the_apiservers_words_and_dry_run_stor
     assert out.stderr.strip() == (f'Error from server (BadRequest): error when creating "{path}": Pod in version '
                                   f'"v1" cannot be handled as a Pod: strict decoding error: unknown field '
                                   f'"spec.containers[0].commandz"')
+    # --validate=warn (fieldValidation=Warn, the server's default): dropped, with kubectl's warning
+    out = kubectl("create", "-f", str(path), "--validate=warn")
+    assert (out.returncode, out.stdout) == (0, "pod/kbad created\n"), out.stderr
+    assert out.stderr == 'Warning: unknown field "spec.containers[0].commandz"\n'
+    assert "commandz" not in kubectl("get", "pod", "kbad", "-o", "json").stdout
+    assert kubectl("delete", "pod", "kbad", "--grace-period=0", "--force").returncode == 0
     invalid = pod("kbad", {"name": "main"})
     path.write_text(yaml.safe_dump(invalid))
     out = kubectl("create", "-f", str(path))

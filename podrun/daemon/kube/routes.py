@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 
 from aiohttp import web
 
@@ -66,26 +67,52 @@ def _include(request: web.Request) -> str:
     return request.query.get("includeObject", "Metadata")
 
 
-def _invalid(obj: dict) -> web.Response | None:
-    """The API server's answer to a Pod that fails decoding or validation, or None: unknown fields
-    (fieldValidation=Strict) are a 400 strict decoding error, the rest a 422 Invalid whose
-    causes kubectl prints one per line."""
+def _drop_field(obj: dict, path: str) -> None:
+    """Remove the field at a FieldPath text (`spec.containers[0].commandz`)."""
+    tokens = [a if a is not None and a != "" else b for a, b in re.findall(r"\[([^\]]*)\]|([^.\[]+)", path)]
+    cur: object = obj
+    for tok in tokens[:-1]:
+        cur = cur[int(tok)] if isinstance(cur, list) else cur.get(tok) if isinstance(cur, dict) else None
+        if cur is None:
+            return
+    if isinstance(cur, dict):
+        cur.pop(tokens[-1], None)
+
+
+def _decode(obj: dict, mode: str) -> tuple[web.Response | None, list[str]]:
+    """The API server's checks of a Pod body: (an error answer or None, warnings). Unknown fields
+    follow fieldValidation (staging/.../apiserver/pkg/endpoints/handlers/create.go): Strict → a
+    400 strict decoding error, Warn (the default) → dropped with a warning, Ignore → dropped.
+    Anything else invalid is a 422 Invalid whose causes kubectl prints one per line."""
     errors = validation.validate(Document("<request>", 1, obj))
-    if not errors:
-        return None
-    name = (obj.get("metadata") or {}).get("name")
     unknown = [e for e in errors if e.reason.startswith("unknown field")]
+    warnings: list[str] = []
+    if unknown and mode != "Strict":
+        for e in unknown:
+            _drop_field(obj, e.field_path)
+        warnings = [f'unknown field "{e.field_path}"' for e in unknown] if mode == "Warn" else []
+        errors = validation.validate(Document("<request>", 1, obj))
+        unknown = []
+    if not errors:
+        return None, warnings
+    name = (obj.get("metadata") or {}).get("name")
     if unknown:
         fields = ", ".join(f'unknown field "{e.field_path}"' for e in unknown)
         return status(400, "BadRequest", f'Pod in version "v1" cannot be handled as a Pod: '
-                                         f'strict decoding error: {fields}')
+                                         f'strict decoding error: {fields}'), []
     causes = [{"reason": "FieldValueInvalid", "message": e.reason, "field": e.field_path} for e in errors]
     listed = ", ".join(f"{e.field_path}: {e.reason}" for e in errors)
     resp = status(422, "Invalid", f'Pod "{name}" is invalid: {"[" + listed + "]" if len(errors) > 1 else listed}',
                   name, "Pod")
     body = json.loads(resp.body)
     body["details"]["causes"] = causes
-    return web.json_response(body, status=422)
+    return web.json_response(body, status=422), []
+
+
+def _warn(resp: web.Response, warnings: list[str]) -> web.Response:
+    for w in warnings:                                   # RFC 7234 warn-code 299, as the apiserver
+        resp.headers.add("Warning", '299 - "' + w.replace('\\', '\\\\').replace('"', '\\"') + '"')
+    return resp
 
 
 def install(app: web.Application, registry) -> None:
@@ -200,16 +227,16 @@ def install(app: web.Application, registry) -> None:
         meta["namespace"] = ns
         name = meta.get("name")
         unix = _on_unix_socket(request)
-        if not unix and name and (ns, name) in registry.pods:
-            return status(409, "AlreadyExists", f'pods "{name}" already exists', name, "pods")
-        invalid = _invalid(obj)
+        invalid, warnings = _decode(obj, request.query.get("fieldValidation", "Strict" if unix else "Warn"))
         if invalid is not None:
             return invalid
+        if not unix and name and (ns, name) in registry.pods:      # decoded first, as the apiserver
+            return status(409, "AlreadyExists", f'pods "{name}" already exists', name, "pods")
         try:
             if request.query.get("dryRun") == "All":      # validated and defaulted, nothing stored
                 pod = defaults.apply_defaults(obj)
                 pod.pop("status", None)
-                return web.json_response(pod, status=201)
+                return _warn(web.json_response(pod, status=201), warnings)
             result, pod = registry.create(obj)
         except InvalidManifest as exc:
             return status(422, "Invalid", f'Pod "{name}" is invalid: {exc.field_path}: {exc.reason}',
@@ -219,8 +246,8 @@ def install(app: web.Application, registry) -> None:
         except Conflict as exc:
             return status(409 if not unix else 422, "Conflict" if not unix else "Invalid", str(exc), name, "pods")
         stamped = next((p for p in hub.sync() if p["metadata"].get("uid") == pod["metadata"].get("uid")), pod)
-        return web.json_response(stamped, status=201 if result == "created" else 200,
-                                 headers={"X-Podrun-Result": result})
+        return _warn(web.json_response(stamped, status=201 if result == "created" else 200,
+                                       headers={"X-Podrun-Result": result}), warnings)
 
     @r.delete("/api/v1/namespaces/{ns}/pods/{name}")
     async def delete_pod(request):
