@@ -1,6 +1,7 @@
 """`kubectl get pods` tables: the column layout. The cells' rules (kubectl's printPod) are
 api/podcolumns.py's pod_row, shared with the daemon's server-side Tables; format_table is
-cli-runtime's tabwriter (minwidth 6, tabwidth 4, padding 3, ' '); tabwrite is a port of Go's text/tabwriter, shared with `describe` (which uses 0, 8, 2, ' ').
+cli-runtime's tabwriter (minwidth 6, tabwidth 4, padding 3, ' '); tabwrite is a port of Go's
+text/tabwriter, shared with `describe` (which uses 0, 8, 2, ' ').
 """
 from __future__ import annotations
 
