@@ -63,6 +63,15 @@ def _bad_selector(exc: SelectorError) -> web.Response:
     return status(400, "BadRequest", str(exc))
 
 
+def _bad_watch_params(request: web.Request) -> web.Response | None:
+    q = request.query
+    if q.get("resourceVersion", "0") and not q.get("resourceVersion", "0").isdigit():
+        return status(400, "BadRequest", f'invalid resource version: {q["resourceVersion"]}')
+    if q.get("timeoutSeconds") and not q["timeoutSeconds"].isdigit():
+        return status(400, "BadRequest", f'invalid timeoutSeconds: {q["timeoutSeconds"]}')
+    return None
+
+
 def _include(request: web.Request) -> str:
     return request.query.get("includeObject", "Metadata")
 
@@ -189,7 +198,8 @@ def install(app: web.Application, registry) -> None:
         except SelectorError as exc:
             return _bad_selector(exc)
         if request.query.get("watch") in ("true", "1"):
-            return await _watch(request, ns, labels, fields)
+            bad = _bad_watch_params(request)
+            return bad if bad is not None else await _watch(request, ns, labels, fields)
         pods = [p for p in hub.sync() if (not ns or p["metadata"]["namespace"] == ns)
                 and labels.matches(p["metadata"].get("labels")) and fields.matches(p, POD_FIELDS)]
         rv = str(hub.rv)
@@ -364,7 +374,8 @@ def install(app: web.Application, registry) -> None:
             return sorted(items, key=lambda e: e["lastTimestamp"])
 
         if request.query.get("watch") in ("true", "1"):
-            return await _watch_events(request, selected)
+            bad = _bad_watch_params(request)
+            return bad if bad is not None else await _watch_events(request, selected)
         items = selected()
         rv = str(hub.rv)
         tv = tables.wants_table(request.headers.get("Accept", ""))
