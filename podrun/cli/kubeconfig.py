@@ -5,7 +5,9 @@ The daemon writes it (0600, <lib>/kubeconfig) at every start; this verb starts t
 needed, then prints it, prints where it is (--path), or merges its cluster, user and context
 `podrun` into the first file of $KUBECONFIG or ~/.kube/config (--merge) the way `kubectl config
 set-*` would: other entries kept, same-named ones replaced, current-context set only when the
-file has none (then `kubectl config use-context podrun`).
+file has none (then `kubectl config use-context podrun`). Under sudo, ~ is root's unless HOME is
+kept (`sudo HOME=$HOME podrun kubeconfig --merge`); a file merged into the invoking user's home
+is given to that user (SUDO_UID/SUDO_GID), as kubeadm tells its admins to do.
 """
 from __future__ import annotations
 
@@ -24,6 +26,20 @@ def user_kubeconfig_path() -> str:
     """kubectl's choice: the first file of $KUBECONFIG, else ~/.kube/config."""
     env = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
     return env[0] if env else os.path.join(os.path.expanduser("~"), ".kube", "config")
+
+
+def _give_to_sudo_user(target: str, new_dir: bool) -> None:
+    """`sudo HOME=$HOME podrun kubeconfig --merge`: a file in the invoking user's home is theirs
+    (kubeadm's `sudo chown $(id -u):$(id -g) $HOME/.kube/config`), or kubectl could not read it."""
+    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
+    home = os.path.expanduser("~")
+    if os.geteuid() != 0 or not uid.isdigit() or not gid.isdigit():
+        return
+    if os.stat(home).st_uid != int(uid) or not os.path.abspath(target).startswith(home.rstrip("/") + "/"):
+        return
+    os.chown(target, int(uid), int(gid))
+    if new_dir:
+        os.chown(os.path.dirname(target), int(uid), int(gid))
 
 
 @click.command("kubeconfig")
@@ -64,7 +80,9 @@ def kubeconfig_cmd(ctx: click.Context, show_path: bool, merge: bool) -> None:
     except yaml.YAMLError as exc:
         raise PodrunError(f"error loading config file \"{target}\": {exc}") from exc
     merged, found = kc.merge(existing, yaml.safe_load(text))
+    new_dir = not os.path.isdir(os.path.dirname(target) or ".")
     kc.write_private_text(target, kc.dump(merged))
+    _give_to_sudo_user(target, new_dir)
     click.echo(f'Context "{kc.CONTEXT}" {"modified" if found else "created"} in {target}.')
     if merged.get("current-context") != kc.CONTEXT:
         click.echo(f"Current context is still \"{merged['current-context']}\": "

@@ -300,6 +300,18 @@ def test_podrun_kubeconfig_prints_paths_and_merges(podrun, roots, tmp_path):
                            text=True, timeout=60)
     assert again.stdout.startswith('Context "podrun" modified')
     assert len(yaml.safe_load((home / ".kube" / "config").read_text())["contexts"]) == 2
+    # under sudo with HOME kept, the merged file (and a .kube it made) belongs to the invoking user
+    other_home = tmp_path / "user"
+    other_home.mkdir()
+    os.chown(other_home, 65534, 65534)
+    sudo_env = dict(env, HOME=str(other_home), SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
+    run = subprocess.run([sys.executable, "-m", "podrun", "kubeconfig", "--merge"], env=sudo_env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    for p in (other_home / ".kube", other_home / ".kube" / "config"):
+        assert (os.stat(p).st_uid, os.stat(p).st_gid) == (65534, 65534), p
+    assert stat.S_IMODE(os.stat(other_home / ".kube" / "config").st_mode) == 0o600
+    assert yaml.safe_load((other_home / ".kube" / "config").read_text())["current-context"] == "podrun"
     # and kubectl uses the merged context
     kc = subprocess.run([KUBECTL, "--context", "podrun", "get", "pods"], capture_output=True, text=True,
                         env={"PATH": os.environ["PATH"], "HOME": str(home)}, timeout=60)
