@@ -241,7 +241,9 @@ def install(app: web.Application, registry) -> None:
         if invalid is not None:
             return invalid
         if not unix and name and (ns, name) in registry.pods:      # decoded first, as the apiserver
-            return status(409, "AlreadyExists", f'pods "{name}" already exists', name, "pods")
+            going = registry.pods[(ns, name)]["metadata"].get("deletionTimestamp")
+            return status(409, "AlreadyExists", ("object is being deleted: " if going else "") +
+                          f'pods "{name}" already exists', name, "pods")
         try:
             if request.query.get("dryRun") == "All":      # validated and defaulted, nothing stored
                 pod = defaults.apply_defaults(obj)
@@ -268,7 +270,10 @@ def install(app: web.Application, registry) -> None:
         except ValueError:
             body = {}
         grace = body.get("gracePeriodSeconds", q.get("gracePeriodSeconds"))
-        grace = int(grace) if grace is not None else None
+        try:
+            grace = int(grace) if grace is not None else None
+        except (TypeError, ValueError):
+            return status(400, "BadRequest", f"invalid gracePeriodSeconds: {grace}")
         unix = _on_unix_socket(request)
         if q.get("dryRun") == "All":             # --dry-run=server: checked, nothing deleted
             found = [p for p in hub.sync() if (p["metadata"]["namespace"], p["metadata"]["name"]) == (ns, name)]
