@@ -212,6 +212,24 @@ def test_create_then_delete_waits_for_deleted_and_watch_streams_rows(podrun, kub
         watch.stdout.close()
 
 
+def test_delete_wait_false_answers_at_once_and_a_terminating_name_is_taken(podrun, kubectl, tmp_path):
+    body = pod("kslow", sh("main", "sleep 3600"), terminationGracePeriodSeconds=20)   # sh ignores TERM
+    manifest = tmp_path / "slow.yaml"
+    manifest.write_text(yaml.safe_dump(body))
+    assert kubectl("create", "-f", str(manifest)).returncode == 0
+    _ready(podrun, "kslow")
+    started = time.monotonic()
+    out = kubectl("delete", "pod", "kslow", "--wait=false")
+    assert (out.returncode, out.stdout) == (0, 'pod "kslow" deleted\n'), out.stderr
+    assert time.monotonic() - started < 10
+    status = kubectl("get", "pod", "kslow", "--no-headers").stdout.split()
+    assert status[:3] == ["kslow", "1/1", "Terminating"] or status[2] == "Terminating", status
+    again = kubectl("create", "-f", str(manifest))
+    assert again.returncode == 1
+    assert again.stderr.strip() == (f'Error from server (AlreadyExists): error when creating "{manifest}": '
+                                    f'object is being deleted: pods "kslow" already exists')
+
+
 def test_create_refuses_bad_manifests_with_the_apiservers_words_and_dry_run_stores_nothing(podrun, kubectl,
                                                                                          tmp_path):
     unknown = pod("kbad", sh("main", "sleep 1"))
