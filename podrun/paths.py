@@ -119,6 +119,16 @@ class Roots:
     def bin_dir(self) -> str:
         return os.path.join(self.lib, "bin")
 
+    @property
+    def pki_dir(self) -> str:
+        """The API's CA, server and admin client certificates and keys (0600 keys)."""
+        return os.path.join(self.lib, "pki")
+
+    @property
+    def kubeconfig(self) -> str:
+        """The admin kubeconfig for the HTTPS API (`podrun kubeconfig`), 0600."""
+        return os.path.join(self.lib, "kubeconfig")
+
     def pod_lib_dir(self, uid: str) -> str:
         return os.path.join(self.lib, "pods", uid)
 

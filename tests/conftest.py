@@ -91,6 +91,19 @@ SESSION_BRIDGE = f"prt{os.getpid() % 100000:05d}"
 SESSION_SUBNET = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}.0/24"
 
 
+# ... its own HTTPS API port (never 6443): every daemon a test starts inherits it, and a second
+# daemon finding it taken serves its unix socket only ...
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SESSION_API_PORT = _free_port()
+os.environ["PODRUN_API_PORT"] = str(SESSION_API_PORT)
+
+
 # ... and its own cgroup parent in every hierarchy (never the real /podrun).
 SESSION_CGROUP_PARENT = f"podrun-test-{os.getpid()}"
 

@@ -39,6 +39,7 @@ COMMANDS = {
     "daemon": ("podrun.cli.daemon", "daemon"),
     "version": ("podrun.cli.version", "version"),
     "completion": ("podrun.cli.completion", "completion"),
+    "kubeconfig": ("podrun.cli.kubeconfig", "kubeconfig_cmd"),
 }
 
 

@@ -1,15 +1,10 @@
 """The daemon's REST API on a root-only unix socket, in Kubernetes' own paths and objects.
 
-    POST   /api/v1/namespaces/NS/pods              create (X-Podrun-Result: created|unchanged|configured)
-    GET    /api/v1/pods  /api/v1/namespaces/NS/pods[?labelSelector=k=v,...]   v1 PodList
-    GET    /api/v1/namespaces/NS/pods/NAME         v1 Pod
-    DELETE /api/v1/namespaces/NS/pods/NAME[?gracePeriodSeconds=N&force=true&wait=false]
-    GET    /api/v1/events  /api/v1/namespaces/NS/events[?fieldSelector=involvedObject.name=X]
+    (version, discovery, openapi, pods and events: daemon/kube/routes.py)
     GET    /api/v1/watch/pods[?namespace=NS]       one JSON watch event per line as pods change
     GET    /apis/metrics.k8s.io/v1beta1/[namespaces/NS/]pods[/NAME]   PodMetrics(List), for `top`
     POST   /podrun/v1/images/changed               an image was added: end image back-offs early
     GET    /healthz
-    GET    /version                                podrun's version as a version.Info, for `version`
 Errors are v1 Status objects with kubectl's messages.
 """
 from __future__ import annotations
@@ -20,8 +15,8 @@ import logging
 
 from aiohttp import web
 
-from podrun.buildinfo import version_info
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
+from podrun.daemon.kube import routes as kube_routes
 from podrun.daemon.metrics import pod_metrics
 from podrun.daemon.registry import PodRegistry
 
@@ -63,54 +58,12 @@ def _selector(request: web.Request) -> dict[str, str]:
 
 def make_app(registry: PodRegistry) -> web.Application:
     app = web.Application(middlewares=[_errors], client_max_size=16 * 1024 * 1024)
+    kube_routes.install(app, registry)   # /version, discovery, openapi, pods, events (issue 16)
     r = web.RouteTableDef()
 
     @r.get("/healthz")
     async def healthz(request):
         return web.Response(text="ok")
-
-    @r.get("/version")
-    async def version(request):
-        return web.json_response(version_info())   # kube-apiserver: a version.Info
-
-    @r.post("/api/v1/namespaces/{ns}/pods")
-    async def create(request):
-        obj = await request.json()
-        obj.setdefault("metadata", {}).setdefault("namespace", request.match_info["ns"])
-        result, pod = registry.create(obj)
-        return web.json_response(pod, status=201 if result == "created" else 200,
-                                 headers={"X-Podrun-Result": result})
-
-    @r.get("/api/v1/pods")
-    @r.get("/api/v1/namespaces/{ns}/pods")
-    async def list_pods(request):
-        pods = registry.list(request.match_info.get("ns"), _selector(request))
-        return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods})
-
-    @r.get("/api/v1/namespaces/{ns}/pods/{name}")
-    async def get_pod(request):
-        return web.json_response(registry.get(request.match_info["ns"], request.match_info["name"]))
-
-    @r.delete("/api/v1/namespaces/{ns}/pods/{name}")
-    async def delete_pod(request):
-        q = request.query
-        grace = int(q["gracePeriodSeconds"]) if "gracePeriodSeconds" in q else None
-        pod = await registry.delete(request.match_info["ns"], request.match_info["name"], grace,
-                                    q.get("force") == "true", q.get("wait", "true") != "false")
-        return web.json_response(pod)
-
-    @r.get("/api/v1/events")
-    @r.get("/api/v1/namespaces/{ns}/events")
-    async def events(request):
-        ns = request.match_info.get("ns")
-        want = request.query.get("fieldSelector", "").partition("involvedObject.name=")[2] or None
-        items = []
-        for key in registry.ctx.status.keys():
-            if (ns and key[0] != ns) or (want and key[1] != want):
-                continue
-            items.extend(registry.ctx.status.events(key))
-        items.sort(key=lambda e: e["lastTimestamp"])
-        return web.json_response({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items})
 
     @r.get("/api/v1/watch/pods")
     async def watch(request):

@@ -30,6 +30,7 @@ from podrun.runtime.pause import ensure_pause
 from podrun.runtime.podnet import PodNetwork, pods_on_disk
 from podrun.status.manager import StatusManager
 from podrun.daemon.apiserver import make_app
+from podrun.daemon.kube import server as kube_server
 from podrun.daemon.registry import PodRegistry
 
 __all__ = ["run_daemon", "host_ip", "acquire_lock"]
@@ -93,6 +94,7 @@ async def _serve(roots: Roots) -> None:
     runner = web.AppRunner(make_app(registry), access_log=None, handle_signals=False,
                            handler_cancellation=True)
     await runner.setup()
+    await kube_server.start(runner, roots)   # the same API over HTTPS for kubectl (issue 16)
     with private_socket_path(roots.socket):
         site = web.UnixSite(runner, roots.socket)
         await site.start()
