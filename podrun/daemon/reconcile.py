@@ -54,6 +54,9 @@ def restore_pods(registry: "PodRegistry") -> None:
         pod_dir = os.path.join(roots.pods_dir, entry)
         pod = read_json(os.path.join(pod_dir, "pod.json"))
         kill_recorded_processes(pod_dir)
+        if pod and pod_dir != roots.pod_dir(pod):   # an older podrun's pods/NS_NAME
+            os.rename(pod_dir, roots.pod_dir(pod))
+            pod_dir = roots.pod_dir(pod)
         uid = (pod or {}).get("metadata", {}).get("uid")
         if uid:
             for mp in sorted(mounts.mountpoints_under(roots.pod_lib_dir(uid)), key=len, reverse=True):

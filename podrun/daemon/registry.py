@@ -103,8 +103,8 @@ class PodRegistry:
         meta["creationTimestamp"] = rfc3339(self.ctx.clock.now())
         meta["resourceVersion"] = "1"
         pod["spec"]["nodeName"] = self.ctx.node_name
-        makedirs(os.path.join(self.ctx.roots.pod_dir(*key), "containers"), 0o700)
-        write_json_atomic(self.ctx.roots.pod_file(*key), pod)
+        makedirs(os.path.join(self.ctx.roots.pod_dir(pod), "containers"), 0o700)
+        write_json_atomic(self.ctx.roots.pod_file(pod), pod)
         self._start(pod)
         return "created", self._full(key)
 
@@ -129,7 +129,7 @@ class PodRegistry:
                 changed.append(c["name"])
             c["image"], c["imagePullPolicy"] = images[c["name"]]
         pod["metadata"]["resourceVersion"] = str(int(pod["metadata"].get("resourceVersion", "1")) + 1)
-        write_json_atomic(self.ctx.roots.pod_file(*key), pod)
+        write_json_atomic(self.ctx.roots.pod_file(pod), pod)
         self.workers[key].images_changed(changed)
         return self._full(key)
 
@@ -149,7 +149,7 @@ class PodRegistry:
         if not meta.get("deletionTimestamp"):
             meta["deletionTimestamp"] = rfc3339(self.ctx.clock.now() + grace_s)
             meta["deletionGracePeriodSeconds"] = grace_s
-            write_json_atomic(self.ctx.roots.pod_file(*key), pod)
+            write_json_atomic(self.ctx.roots.pod_file(pod), pod)
             self.ctx.status.update_pod(pod)
         worker = self.workers[key]
         worker.stop(force=force and grace == 0)
@@ -161,11 +161,12 @@ class PodRegistry:
 
     async def _finish_delete(self, key: PodKey, worker: PodWorker) -> None:
         await worker.wait()
+        pod_dir = self.ctx.roots.pod_dir(worker.pod)
         if self.workers.get(key) is worker:
             del self.workers[key]
             self.pods.pop(key, None)
             self.ctx.status.remove_pod(key)
-            shutil.rmtree(self.ctx.roots.pod_dir(*key), ignore_errors=True)
+            shutil.rmtree(pod_dir, ignore_errors=True)
 
     def wake_image_waiters(self) -> None:
         for w in self.workers.values():

@@ -405,7 +405,7 @@ class ContainerRunner:
 
     def _record(self, container_id: str, launched, log_path: str, inst: str, launch_plan) -> None:
         """containers/<name>.json: what `exec` and a restarted daemon need (runc state.json)."""
-        state.save_container(self.ctx.roots.container_file(*self.w.key, self.name), state.ContainerRecord(
+        state.save_container(self.ctx.roots.container_file(self.w.pod, self.name), state.ContainerRecord(
             name=self.name, container_id=container_id, pid=launched.pid, start_time=launched.start_time,
             restart_count=self.instance, instance_dir=inst, log_path=log_path, env=list(launch_plan.env),
             cwd=launch_plan.cwd, shares_pid=bool(self.w.pod["spec"].get("shareProcessNamespace")),

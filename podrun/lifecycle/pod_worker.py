@@ -113,7 +113,7 @@ class PodWorker:
             return
         try:
             self.sandbox = await sandbox_mod.start_sandbox(
-                self.pod, ctx.roots.pod_dir(*key), ctx.pause_binary, network=ctx.network, cgroups=ctx.cgroups)
+                self.pod, ctx.roots.pod_dir(self.pod), ctx.pause_binary, network=ctx.network, cgroups=ctx.cgroups)
         except Exception as exc:
             st.event(key, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
             log.exception("sandbox of %s/%s", *key)
