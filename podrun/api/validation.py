@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from podrun.api.defaults import apply_defaults, default_image_pull_policy
 from podrun.api.fieldpath import FieldPath
+from podrun.api.limits import annotations_too_long
 from podrun.api.security_validation import validate_container_security, validate_pod_security
 from podrun.api.manifests import Document
 from podrun.api.quantity import parse_quantity
@@ -452,6 +453,8 @@ def _validate_metadata(meta: dict, path: FieldPath, errs: _Errors) -> None:
     for key in _d(meta.get("annotations")):
         for msg in _is_qualified_name(key.lower()):
             errs.invalid(path.child("annotations"), key, msg)
+    if too_long := annotations_too_long(meta.get("annotations")):
+        errs.add(path.child("annotations"), too_long)
 
 
 def _validate_spec(spec: dict, path: FieldPath, errs: _Errors) -> None:
