@@ -73,7 +73,10 @@ def _request(path_sock: str, method: str, path: str, body: bytes | None, timeout
         head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        s.sendall(head.encode() + b"\r\n" + (body or b""))
+        try:
+            s.sendall(head.encode() + b"\r\n" + (body or b""))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the daemon answered (a 413) and closed before reading the whole body
         return _Response(s)
     except BaseException:
         s.close()

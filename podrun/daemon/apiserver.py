@@ -20,6 +20,7 @@ import logging
 from aiohttp import web
 
 from podrun import __version__
+from podrun.api.limits import MAX_REQUEST_BODY_BYTES, nesting_error
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
 from podrun.daemon.metrics import pod_metrics
 from podrun.daemon.registry import PodRegistry
@@ -35,10 +36,44 @@ def _status(code: int, reason: str, message: str) -> web.Response:
     return web.json_response(body, status=code)
 
 
+class _BadBody(Exception):
+    def __init__(self, code: int, reason: str, message: str):
+        super().__init__(message)
+        self.code, self.reason = code, reason
+
+
+async def _read_object(request: web.Request) -> dict:
+    """handlers/rest.go limitedReadBody, then the decode: a body over 3 MiB is refused unread
+    (413), one that is not a JSON object (or nests too deep to walk) is a 400."""
+    too_large = _BadBody(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}")
+    if (request.content_length or 0) > MAX_REQUEST_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_REQUEST_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    try:
+        obj = json.loads(b"".join(chunks))
+        reason = nesting_error(obj)
+    except ValueError as exc:
+        reason = str(exc)
+    except RecursionError:
+        reason = "exceeded max depth"
+    if not reason and not isinstance(obj, dict):
+        reason = f"cannot unmarshal {type(obj).__name__} into an object"
+    if reason:
+        raise _BadBody(400, "BadRequest", f"couldn't get version/kind; json parse error: {reason}")
+    return obj
+
+
 @web.middleware
 async def _errors(request: web.Request, handler):
     try:
         return await handler(request)
+    except _BadBody as exc:
+        return _status(exc.code, exc.reason, str(exc))
     except NotFound as exc:
         return _status(404, "NotFound", str(exc))
     except AlreadyExists as exc:
@@ -61,7 +96,7 @@ def _selector(request: web.Request) -> dict[str, str]:
 
 
 def make_app(registry: PodRegistry) -> web.Application:
-    app = web.Application(middlewares=[_errors], client_max_size=16 * 1024 * 1024)
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_REQUEST_BODY_BYTES + 1)
     r = web.RouteTableDef()
 
     @r.get("/healthz")
@@ -74,7 +109,7 @@ def make_app(registry: PodRegistry) -> web.Application:
 
     @r.post("/api/v1/namespaces/{ns}/pods")
     async def create(request):
-        obj = await request.json()
+        obj = await _read_object(request)
         obj.setdefault("metadata", {}).setdefault("namespace", request.match_info["ns"])
         result, pod = registry.create(obj)
         return web.json_response(pod, status=201 if result == "created" else 200,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 from helpers import as_yaml, cstatus, phase, pod, sh
+from podrun.api.limits import MAX_REQUEST_BODY_BYTES as MAX
 
 # a valid DNS-1123 subdomain of 253 characters (labels of at most 63)
 LONG_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
@@ -29,3 +31,99 @@ def test_a_253_character_pod_name_runs_to_completion(podrun):
     out = podrun("delete", "pod", LONG_NAME)
     assert out.returncode == 0 and out.stdout == f'pod "{LONG_NAME}" deleted\n', out.stderr
     assert not os.path.exists(podrun.roots.pod_dir(p)) and not os.path.exists(log_dir)
+
+
+def _raw(roots, method: str, path: str, body: bytes, content_length: int | None = None) -> tuple[int, dict]:
+    """One HTTP/1.1 request on the daemon's unix socket, written by hand."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    try:
+        s.connect(roots.socket)
+        head = (f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\n"
+                f"Content-Length: {len(body) if content_length is None else content_length}\r\n\r\n")
+        try:
+            s.sendall(head.encode() + body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    finally:
+        s.close()
+    head, _, payload = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(payload)
+
+
+TOO_LARGE = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+             "message": "Request entity too large: limit is 3145728", "reason": "RequestEntityTooLarge",
+             "code": 413}
+
+
+def _big_env_pod(name: str, size: int) -> dict:
+    """A valid pod whose JSON is about `size` bytes (env values have no limit of their own)."""
+    return pod(name, sh("main", "true", env=[{"name": "BIG", "value": "x" * size}]), restart="Never")
+
+
+def test_request_bodies_over_3_mib_get_413(podrun, tmp_path):
+    path = "/api/v1/namespaces/default/pods"
+    body = json.dumps(_big_env_pod("big", 4 * 1024 * 1024)).encode()
+    assert _raw(podrun.roots, "POST", path, body) == (413, TOO_LARGE)
+    # announced small, sent large: the limit holds on what is read, not on the header
+    assert _raw(podrun.roots, "POST", path, body[:3145729], content_length=3145729) == (413, TOO_LARGE)
+    # exactly 3 MiB is still read (and this one is a good pod)
+    just = json.dumps(_big_env_pod("just", 10)).encode()
+    just = just.replace(b'"x' + b"x" * 9, b'"' + b"x" * (10 + MAX - len(just)))
+    assert len(just) == MAX
+    code, obj = _raw(podrun.roots, "POST", path, just)
+    assert code == 201, obj
+    # the CLI sends it, as kubectl does, and prints the server's answer
+    f = tmp_path / "big.yaml"
+    f.write_text(json.dumps(_big_env_pod("big", 4 * 1024 * 1024)))
+    out = podrun("apply", "-f", str(f))
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr == (f'Error from server (RequestEntityTooLarge): error when creating "{f}": '
+                          f"Request entity too large: limit is 3145728\n")
+    assert podrun("get", "pod", "big").returncode == 1
+
+
+def test_deeply_nested_json_bodies_are_a_bad_request(podrun):
+    for body in (b"[" * 50000 + b"]" * 50000, b'{"a":' * 50000 + b"1" + b"}" * 50000, b"{"):
+        code, obj = _raw(podrun.roots, "POST", "/api/v1/namespaces/default/pods", body)
+        assert code == 400 and obj["reason"] == "BadRequest", obj
+        assert obj["message"].startswith("couldn't get version/kind; json parse error: "), obj
+    assert podrun("get", "pods").returncode == 0      # the daemon is still serving
+
+
+ANNOTATIONS_TOO_LONG = "metadata.annotations: Too long: must have at most 262144 bytes"
+
+
+def test_annotations_over_256_kib_are_refused(podrun, tmp_path):
+    p = pod("annotated", sh("main", "true"), restart="Never")
+    p["metadata"]["annotations"] = {"a": "x" * 131071, "b": "y" * 131071}        # keys + values: 262144 bytes
+    p2 = json.loads(json.dumps(p))
+    p2["metadata"]["name"] = "over"
+    p2["metadata"]["annotations"]["c"] = ""                                      # one byte more
+    f = tmp_path / "over.yaml"
+    f.write_text(as_yaml(p2))
+    out = podrun("apply", "-f", str(f))
+    assert out.returncode == 1
+    assert out.stderr == f"error: {f}: document 1: {ANNOTATIONS_TOO_LONG}\n"
+    code, obj = _raw(podrun.roots, "POST", "/api/v1/namespaces/default/pods", json.dumps(p2).encode())
+    assert code == 422 and obj["reason"] == "Invalid" and ANNOTATIONS_TOO_LONG in obj["message"], obj
+    assert podrun.apply_text(as_yaml(p)).returncode == 0
+    assert podrun("get", "pod", "over").returncode == 1
+
+
+def test_yaml_nested_50000_deep_is_one_line_and_nothing_is_sent(podrun, tmp_path):
+    f = tmp_path / "deep.yaml"
+    f.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\n  labels: " + "[" * 50000 + "]" * 50000 + "\n")
+    out = podrun("apply", "-f", str(f))
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "exceeded max depth of 100" in out.stderr, out.stderr
+    assert out.stderr.startswith(f"error: {f}: document 1: error converting YAML to JSON: yaml: line 5"), out.stderr
+    block = tmp_path / "block.yaml"
+    block.write_text("".join(" " * i + "k:\n" for i in range(2000)))
+    out = podrun("apply", "-f", str(block))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "exceeded max depth" in out.stderr
+    assert podrun("get", "pod", "deep").returncode == 1
