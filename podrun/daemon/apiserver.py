@@ -8,6 +8,7 @@
     GET    /api/v1/watch/pods[?namespace=NS]       one JSON watch event per line as pods change
     GET    /apis/metrics.k8s.io/v1beta1/[namespaces/NS/]pods[/NAME]   PodMetrics(List), for `top`
     POST   /podrun/v1/images/changed               an image was added: end image back-offs early
+    GET    /podrun/v1/looplag[?reset=true]         the event loop's worst lag (daemon/looplag.py)
     GET    /healthz
 Errors are v1 Status objects with kubectl's messages.
 """
@@ -22,6 +23,7 @@ from aiohttp import web
 from podrun import __version__
 from podrun.api.limits import MAX_REQUEST_BODY_BYTES, nesting_error
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
+from podrun.daemon.looplag import LoopLag
 from podrun.daemon.metrics import pod_metrics
 from podrun.daemon.registry import PodRegistry
 
@@ -86,6 +88,14 @@ async def _errors(request: web.Request, handler):
         return _status(500, "InternalError", str(exc))
 
 
+async def _start(lag: LoopLag) -> None:
+    lag.start()
+
+
+async def _stop(lag: LoopLag) -> None:
+    lag.stop()
+
+
 def _selector(request: web.Request) -> dict[str, str]:
     sel = request.query.get("labelSelector", "")
     out = {}
@@ -111,7 +121,8 @@ def make_app(registry: PodRegistry) -> web.Application:
     async def create(request):
         obj = await _read_object(request)
         obj.setdefault("metadata", {}).setdefault("namespace", request.match_info["ns"])
-        result, pod = registry.create(obj)
+        admitted = await asyncio.to_thread(registry.admit, obj)
+        result, pod = registry.create(obj, admitted)
         return web.json_response(pod, status=201 if result == "created" else 200,
                                  headers={"X-Podrun-Result": result})
 
@@ -175,6 +186,15 @@ def make_app(registry: PodRegistry) -> web.Application:
     async def get_metrics(request):
         items = await pod_metrics(registry, request.match_info["ns"], request.match_info["name"])
         return web.json_response(items[0])
+
+    lag = LoopLag()
+    app.on_startup.append(lambda _app: _start(lag))
+    app.on_cleanup.append(lambda _app: _stop(lag))
+
+    @r.get("/podrun/v1/looplag")
+    async def looplag(request):
+        """The event loop's worst lateness since the last ?reset=true (podrun's own, for bench)."""
+        return web.json_response(lag.snapshot(request.query.get("reset") == "true"))
 
     @r.post("/podrun/v1/images/changed")
     async def images_changed(request):

@@ -182,7 +182,9 @@ class ContainerRunner:
         container_id = secrets.token_hex(32)
         try:
             plan.prepare_instance_dir(inst)
-            launch_plan = plan.container_plan(w.pod, self.spec, w.sandbox, image, inst, w.volumes)
+            # in a thread: a large spec (80,000 env entries) must not hold the event loop
+            launch_plan = await asyncio.to_thread(plan.container_plan, w.pod, self.spec, w.sandbox,
+                                                  image, inst, w.volumes)
             self.cgroup = self._create_cgroup(container_id)
             if self.cgroup is not None:
                 launch_plan.cgroup_procs = self.cgroup.procs_files()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 
-from helpers import as_yaml, cstatus, phase, pod, sh
+from helpers import as_yaml, cstatus, phase, pod, sh, table
 from podrun.api.limits import MAX_REQUEST_BODY_BYTES as MAX
 
 # a valid DNS-1123 subdomain of 253 characters (labels of at most 63)
@@ -127,3 +128,58 @@ def test_yaml_nested_50000_deep_is_one_line_and_nothing_is_sent(podrun, tmp_path
     out = podrun("apply", "-f", str(block))
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "exceeded max depth" in out.stderr
     assert podrun("get", "pod", "deep").returncode == 1
+
+
+def _ticks(path) -> list[float]:
+    try:
+        return [float(x) for x in open(path).read().split()]
+    except OSError:
+        return []
+
+
+def _wait(cond, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_an_80000_variable_pod_blocks_neither_probes_nor_the_cli(podrun, tmp_path):
+    ticks_dir = tmp_path / "ticks"
+    ticks_dir.mkdir()
+    ticks = ticks_dir / "t"
+    ticker = pod("ticker", sh("main", "sleep 3600", readinessProbe={"periodSeconds": 1, "exec": {
+        "command": ["sh", "-c", "read up _ < /proc/uptime; echo $up >> /ticks/t"]}},
+        volumeMounts=[{"name": "ticks", "mountPath": "/ticks"}]),
+        volumes=[{"name": "ticks", "hostPath": {"path": str(ticks_dir)}}])
+    assert podrun.apply_text(as_yaml(ticker)).returncode == 0
+    _wait(lambda: len(_ticks(ticks)) >= 3, 60, "the ticker's first probes")
+    env = [{"name": f"V{i}", "value": "$(V0)" if i % 1000 == 0 else "x"} for i in range(80000)]
+    env[0]["value"] = "zero"
+    big = pod("big-env", sh("main", "echo $V79000 $V79999; sleep 3600", env=env))
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(big))
+    assert len(f.read_bytes()) < MAX
+    _raw(podrun.roots, "GET", "/podrun/v1/looplag?reset=true", b"")
+    start = len(_ticks(ticks))
+    out = podrun("apply", "-f", str(f))
+    assert out.returncode == 0, out.stderr
+    answered = []
+    def big_running():
+        t0 = time.monotonic()
+        got = podrun("get", "pods")
+        answered.append(time.monotonic() - t0)
+        assert got.returncode == 0, got.stderr
+        return "big-env" in got.stdout and "Running" in [r["STATUS"] for r in table(got.stdout) if r["NAME"] == "big-env"]
+    _wait(big_running, 120, "the 80,000-variable pod to run")
+    _wait(lambda: podrun("logs", "big-env").stdout == "zero x\n", 10, "the pod's output")
+    _wait(lambda: len(_ticks(ticks)) >= start + 5, 30, "five more probes")
+    seen = _ticks(ticks)[start - 1:]
+    gaps = [b - a for a, b in zip(seen, seen[1:])]
+    lag = _raw(podrun.roots, "GET", "/podrun/v1/looplag", b"")[1]
+    print(f"probe gaps {max(gaps):.2f}s max, CLI answered in {max(answered):.2f}s max, loop {lag}")
+    assert max(gaps) < 1 + 1.5, gaps                  # periodSeconds 1, a generous margin
+    assert max(answered) < 10, answered
