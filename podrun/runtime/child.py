@@ -32,7 +32,7 @@ import termios
 from typing import NoReturn
 
 from podrun.errors import CgroupError, MountError
-from podrun.kernel import capabilities, mounts, namespaces, procs
+from podrun.kernel import capabilities, mounts, namespaces, procs, rlimits
 from podrun.kernel import syscalls as sc
 from podrun.runtime import sync
 from podrun.runtime.plan import (DEFAULT_PATH, Bind, Devpts, HostDevices, LaunchPlan, MakeDir, MakeFile,
@@ -116,6 +116,8 @@ def run_init(plan: LaunchPlan, sync_fd: int, stdio: tuple[int, int, int]) -> NoR
             mounts.pivot_into(plan.rootfs)
         step = "cwd"
         _chdir(plan.cwd)
+        step = "rlimits"
+        rlimits.apply_container_rlimits()    # a fixed set, not the daemon's (kernel/rlimits.py)
         step = "capabilities"
         if plan.capabilities is not None:
             capabilities.drop_bounding(plan.capabilities)
