@@ -2,13 +2,24 @@
 requests and annotations get Kubernetes' messages, bad input never crashes the CLI or daemon."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import resource
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import time
+
+import psutil
+import pytest
 
 from helpers import as_yaml, cstatus, phase, pod, sh, table
 from podrun.api.limits import MAX_REQUEST_BODY_BYTES as MAX
+from podrun.paths import Roots
 
 # a valid DNS-1123 subdomain of 253 characters (labels of at most 63)
 LONG_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
@@ -183,3 +194,91 @@ def test_an_80000_variable_pod_blocks_neither_probes_nor_the_cli(podrun, tmp_pat
     print(f"probe gaps {max(gaps):.2f}s max, CLI answered in {max(answered):.2f}s max, loop {lag}")
     assert max(gaps) < 1 + 1.5, gaps                  # periodSeconds 1, a generous margin
     assert max(answered) < 10, answered
+
+
+@pytest.fixture
+def low_limit_daemon(busybox_image, podrun):
+    """A daemon of its own (roots, bridge, subnet, cgroup parent) started under `ulimit -Sn 256`
+    (the soft limit only: raising a hard limit needs CAP_SYS_RESOURCE, which a test machine in
+    a container may lack)."""
+    d = tempfile.mkdtemp(prefix="podrun-nofile-")
+    r = Roots(os.path.join(d, "run"), os.path.join(d, "lib"), os.path.join(d, "log"))
+    os.makedirs(r.lib)
+    shutil.copytree(os.path.dirname(os.path.dirname(os.path.dirname(busybox_image.rootfs))), r.images_dir,
+                    symlinks=True)
+    env = dict(podrun.env, **r.env(), PODRUN_BRIDGE=f"prn{os.getpid() % 100000:05d}",
+               PODRUN_SUBNET=f"10.{200 + os.getpid() % 50}.{(os.getpid() + 1) % 250}.0/24",
+               PODRUN_CGROUP_PARENT=f"podrun-test-nofile-{os.getpid()}")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    low = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # noqa: E731
+    log = open(os.path.join(d, "daemon.out"), "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "podrun", "daemon"], env=env, preexec_fn=low,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    try:
+        _wait(lambda: os.path.exists(r.socket) or proc.poll() is not None, 30, "the daemon's socket")
+        assert proc.poll() is None, open(os.path.join(d, "daemon.out")).read()
+        yield r, env, proc
+    finally:
+        left = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for c in left:                                    # only what this daemon started, by pid
+            try:
+                c.kill()
+            except psutil.NoSuchProcess:
+                pass
+        log.close()
+        print(open(os.path.join(d, "daemon.out")).read()[-6000:])
+        from podrun.runtime import podcgroups
+        from podrun.runtime.podnet import PodNetwork
+        node = podcgroups.from_env(env)
+        if node is not None:
+            asyncio.run(node.remove_all())
+            node.remove_parent()
+        asyncio.run(PodNetwork(r.lib, bridge=env["PODRUN_BRIDGE"], subnet=env["PODRUN_SUBNET"]).reset())
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _nofile(pid: int) -> str:
+    with open(f"/proc/{pid}/limits") as f:
+        return " ".join(next(l for l in f if l.startswith("Max open files")).split()[3:5])
+
+
+def test_a_daemon_started_under_ulimit_256_runs_a_100_container_pod(low_limit_daemon):
+    r, env, proc = low_limit_daemon
+    soft, hard = (int(x) for x in _nofile(proc.pid).split())
+    assert soft == hard >= min(1048576, resource.getrlimit(resource.RLIMIT_NOFILE)[1])  # raised at start
+
+    def cli(*args, input=None):
+        return subprocess.run([sys.executable, "-m", "podrun", *args], env=env, input=input, text=True,
+                              capture_output=True, timeout=120, stdin=None if input else subprocess.DEVNULL)
+    containers = [sh(f"c{i}", "grep 'open files' /proc/self/limits; sleep 3600") for i in range(100)]
+    out = cli("apply", "-f", "-", input=as_yaml(pod("hundred", *containers)))
+    assert out.returncode == 0, out.stderr
+
+    def all_running():
+        got = cli("get", "pod", "hundred", "-o", "json")
+        assert got.returncode == 0, got.stderr
+        p = json.loads(got.stdout)
+        return p if sum("running" in cs["state"] for cs in p["status"]["containerStatuses"]) == 100 else None
+    p = _wait(all_running, 240, "100 running containers")
+    assert p["status"]["phase"] == "Running"
+    # every container starts with the documented set, not the daemon's limit nor the shell's 256
+    container_hard = min(524288, hard)          # 524288 unless the daemon's own hard limit is lower
+    want = ["Max", "open", "files", "1024", str(container_hard), "files"]
+    _wait(lambda: cli("logs", "hundred", "-c", "c99").stdout != "", 10, "c99's output")
+    assert cli("logs", "hundred", "-c", "c99").stdout.split() == want
+    assert cli("logs", "hundred", "-c", "c0").stdout.split() == want
+    assert len(psutil.Process(proc.pid).children(recursive=True)) > 100
+    out = cli("delete", "pod", "hundred", "--grace-period=1")
+    assert out.returncode == 0, out.stderr
+    assert cli("get", "pod", "hundred").returncode == 1
+    _wait(lambda: not [c for c in psutil.Process(proc.pid).children(recursive=True)
+                       if c.status() != psutil.STATUS_ZOMBIE], 30, "every container process to end")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
