@@ -176,7 +176,7 @@ class PodRegistry:
             del self.workers[key]
             self.pods.pop(key, None)
             self.ctx.status.remove_pod(key)
-            shutil.rmtree(pod_dir, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, pod_dir, True)
 
     def wake_image_waiters(self) -> None:
         for w in self.workers.values():

@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
 import shutil
 import signal
+import weakref
 from typing import TYPE_CHECKING
 
 from podrun.clock import rfc3339
@@ -34,6 +36,20 @@ if TYPE_CHECKING:
 __all__ = ["ContainerRunner"]
 
 log = logging.getLogger("podrun.lifecycle")
+
+
+_turns: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+async def _one_per_turn() -> None:
+    """Wait for this loop turn's one container start or finish. Its synchronous part
+    (directories, cgroup, fork; or status, termination message, layer removal: ~15 ms) is
+    short, but a 100-container pod's, all ready at once, held the event loop for 1.5 s in one
+    turn; one per turn keeps every other pod's timers on time."""
+    loop = asyncio.get_running_loop()
+    lock = _turns.setdefault(loop, asyncio.Lock())
+    await lock.acquire()
+    loop.call_soon(lock.release)
 
 
 class ContainerRunner:
@@ -181,10 +197,12 @@ class ContainerRunner:
         log_path = ctx.roots.log_file(meta["namespace"], meta["name"], self._uid, self.name, count)
         container_id = secrets.token_hex(32)
         try:
+            await _one_per_turn()
             plan.prepare_instance_dir(inst)
-            # in a thread: a large spec (80,000 env entries) must not hold the event loop
-            launch_plan = await asyncio.to_thread(plan.container_plan, w.pod, self.spec, w.sandbox,
-                                                  image, inst, w.volumes)
+            make = functools.partial(plan.container_plan, w.pod, self.spec, w.sandbox, image, inst, w.volumes)
+            # a large spec (80,000 env entries: 0.3 s) is planned in a thread, off the event
+            # loop; a usual one (0.2 ms) here, without a hop through the thread pool
+            launch_plan = await asyncio.to_thread(make) if len(self.spec.get("env") or ()) > 1000 else make()
             self.cgroup = self._create_cgroup(container_id)
             if self.cgroup is not None:
                 launch_plan.cgroup_procs = self.cgroup.procs_files()
@@ -227,6 +245,7 @@ class ContainerRunner:
             self._start_probes(container_id)
             await self._supervise()
         status = await self.exited
+        await _one_per_turn()
         if self.probes is not None:
             self.probes.stop()
             self.probes = None

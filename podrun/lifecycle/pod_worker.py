@@ -185,8 +185,9 @@ class PodWorker:
             volumes_mod.teardown_volumes(self.pod, self.volumes)
         except Exception:
             log.exception("volumes of %s/%s", *self.key)
+        # in a thread: a 100-container pod's layers take the event loop a second to remove
         if self.keep_state:
-            shutil.rmtree(os.path.join(self.ctx.roots.pod_lib_dir(uid), "containers"), ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, os.path.join(self.ctx.roots.pod_lib_dir(uid), "containers"), True)
             return
-        shutil.rmtree(self.ctx.roots.pod_lib_dir(uid), ignore_errors=True)
-        shutil.rmtree(self.ctx.roots.pod_log_dir(*self.key, uid), ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.ctx.roots.pod_lib_dir(uid), True)
+        await asyncio.to_thread(shutil.rmtree, self.ctx.roots.pod_log_dir(*self.key, uid), True)
