@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 from aiohttp import web
 
@@ -25,6 +26,7 @@ from podrun.api.limits import MAX_REQUEST_BODY_BYTES, nesting_error
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
 from podrun.daemon.looplag import LoopLag
 from podrun.daemon.metrics import pod_metrics
+from podrun.daemon.podjson import PodJSON
 from podrun.daemon.registry import PodRegistry
 
 __all__ = ["make_app"]
@@ -56,18 +58,24 @@ async def _read_object(request: web.Request) -> dict:
         if size > MAX_REQUEST_BODY_BYTES:
             raise too_large
         chunks.append(chunk)
-    try:
-        obj = json.loads(b"".join(chunks))
-        reason = nesting_error(obj)
-    except ValueError as exc:
-        reason = str(exc)
-    except RecursionError:
-        reason = "exceeded max depth"
-    if not reason and not isinstance(obj, dict):
-        reason = f"cannot unmarshal {type(obj).__name__} into an object"
+    # in a thread: walking a 2.7 MB body for its depth is 0.2 s of Python
+    obj, reason = await asyncio.to_thread(_decode, b"".join(chunks))
     if reason:
         raise _BadBody(400, "BadRequest", f"couldn't get version/kind; json parse error: {reason}")
     return obj
+
+
+def _decode(body: bytes) -> tuple[Any, str | None]:
+    try:
+        obj = json.loads(body)
+        reason = nesting_error(obj)
+    except ValueError as exc:
+        return None, str(exc)
+    except RecursionError:
+        return None, "exceeded max depth"
+    if not reason and not isinstance(obj, dict):
+        reason = f"cannot unmarshal {type(obj).__name__} into an object"
+    return obj, reason
 
 
 @web.middleware
@@ -96,6 +104,10 @@ async def _stop(lag: LoopLag) -> None:
     lag.stop()
 
 
+def _json(text: str, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(text=text, status=status, headers=headers, content_type="application/json")
+
+
 def _selector(request: web.Request) -> dict[str, str]:
     sel = request.query.get("labelSelector", "")
     out = {}
@@ -108,6 +120,7 @@ def _selector(request: web.Request) -> dict[str, str]:
 def make_app(registry: PodRegistry) -> web.Application:
     app = web.Application(middlewares=[_errors], client_max_size=MAX_REQUEST_BODY_BYTES + 1)
     r = web.RouteTableDef()
+    pods_json = PodJSON()
 
     @r.get("/healthz")
     async def healthz(request):
@@ -123,18 +136,20 @@ def make_app(registry: PodRegistry) -> web.Application:
         obj.setdefault("metadata", {}).setdefault("namespace", request.match_info["ns"])
         admitted = await asyncio.to_thread(registry.admit, obj)
         result, pod = registry.create(obj, admitted)
-        return web.json_response(pod, status=201 if result == "created" else 200,
-                                 headers={"X-Podrun-Result": result})
+        return _json(pods_json.dumps(pod), status=201 if result == "created" else 200,
+                     headers={"X-Podrun-Result": result})
 
     @r.get("/api/v1/pods")
     @r.get("/api/v1/namespaces/{ns}/pods")
     async def list_pods(request):
         pods = registry.list(request.match_info.get("ns"), _selector(request))
-        return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods})
+        if not request.match_info.get("ns"):
+            pods_json.keep(p["metadata"]["uid"] for p in pods)
+        return _json(pods_json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods}))
 
     @r.get("/api/v1/namespaces/{ns}/pods/{name}")
     async def get_pod(request):
-        return web.json_response(registry.get(request.match_info["ns"], request.match_info["name"]))
+        return _json(pods_json.dumps(registry.get(request.match_info["ns"], request.match_info["name"])))
 
     @r.delete("/api/v1/namespaces/{ns}/pods/{name}")
     async def delete_pod(request):
@@ -142,7 +157,7 @@ def make_app(registry: PodRegistry) -> web.Application:
         grace = int(q["gracePeriodSeconds"]) if "gracePeriodSeconds" in q else None
         pod = await registry.delete(request.match_info["ns"], request.match_info["name"], grace,
                                     q.get("force") == "true", q.get("wait", "true") != "false")
-        return web.json_response(pod)
+        return _json(pods_json.dumps(pod))
 
     @r.get("/api/v1/events")
     @r.get("/api/v1/namespaces/{ns}/events")
@@ -169,9 +184,9 @@ def make_app(registry: PodRegistry) -> web.Application:
             for key, pod in current.items():
                 typ = "ADDED" if key not in seen else "MODIFIED"
                 if seen.get(key) != pod:
-                    await resp.write(json.dumps({"type": typ, "object": pod}).encode() + b"\n")
+                    await resp.write(pods_json.dumps({"type": typ, "object": pod}).encode() + b"\n")
             for key in set(seen) - set(current):
-                await resp.write(json.dumps({"type": "DELETED", "object": seen[key]}).encode() + b"\n")
+                await resp.write(pods_json.dumps({"type": "DELETED", "object": seen[key]}).encode() + b"\n")
             seen = current
             await changed.wait()
 
