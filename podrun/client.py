@@ -16,6 +16,7 @@ from podrun.paths import Roots
 __all__ = ["Client", "ApiError"]
 
 DAEMON_START_TIMEOUT = 15.0
+DAEMON_ANSWER_TIMEOUT = 15.0   # a daemon that is there but busy gets this long to answer
 
 
 class ApiError(PodrunError):
@@ -73,7 +74,10 @@ def _request(path_sock: str, method: str, path: str, body: bytes | None, timeout
         head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        s.sendall(head.encode() + b"\r\n" + (body or b""))
+        try:
+            s.sendall(head.encode() + b"\r\n" + (body or b""))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the daemon answered (a 413) and closed before reading the whole body
         return _Response(s)
     except BaseException:
         s.close()
@@ -93,18 +97,50 @@ class Client:
         return _request(self.roots.socket, method, path, body, timeout)
 
     def ping(self) -> bool:
+        return self._health(2) == "ok"
+
+    def _health(self, timeout: float) -> str:
+        """GET /healthz: "ok"; "slow" when connected but unanswered in `timeout` (a daemon that
+        is there and busy); "absent" when nobody listens on the socket."""
         try:
-            r = _request(self.roots.socket, "GET", "/healthz", None, 2)
+            r = _request(self.roots.socket, "GET", "/healthz", None, timeout)
             ok = r.status == 200
             r.close()
-            return ok
+            return "ok" if ok else "absent"
+        except TimeoutError:
+            return "slow"
         except (OSError, ValueError):
-            return False
+            return "absent"
+
+    def _daemon_pid(self) -> int | None:
+        """The pid in daemon.json when that process is alive."""
+        try:
+            with open(self.roots.daemon_json) as f:
+                pid = int(json.load(f)["pid"])
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _no_answer(self, waited: float) -> DaemonUnavailable:
+        pid = self._daemon_pid()
+        who = f"the podrun daemon (pid {pid})" if pid else "the podrun daemon"
+        return DaemonUnavailable(f"{who} did not answer within {waited:g}s: timed out "
+                                 f"(socket {self.roots.socket})")
+
+    def _wait_for_answer(self) -> None:
+        """A daemon that is there but slow: give it DAEMON_ANSWER_TIMEOUT, then say so."""
+        if self._health(DAEMON_ANSWER_TIMEOUT) != "ok":
+            raise self._no_answer(DAEMON_ANSWER_TIMEOUT)
+        self._checked = True
 
     def ensure_daemon(self) -> None:
-        if self.ping():
+        state = self._health(2)
+        if state == "ok":
             self._checked = True
             return
+        if state == "slow":
+            return self._wait_for_answer()
         if not self.autostart:
             raise DaemonUnavailable(f"the podrun daemon is not running (socket {self.roots.socket})")
         os.makedirs(self.roots.run, mode=0o700, exist_ok=True)
@@ -116,14 +152,17 @@ class Client:
         log.close()
         deadline = time.monotonic() + DAEMON_START_TIMEOUT
         while time.monotonic() < deadline:
-            if self.ping():
+            state = self._health(2)
+            if state == "ok":
                 self._checked = True
                 return
-            if proc.poll() is not None and not self.ping():
+            if state == "slow":
+                return self._wait_for_answer()
+            # ours exited: it failed, or lost the lock to a daemon another CLI started meanwhile
+            if proc.poll() is not None and self._daemon_pid() is None:
                 raise DaemonUnavailable(f"the podrun daemon did not start: {self._log_tail()}")
             time.sleep(0.01)
-        raise DaemonUnavailable(f"the podrun daemon did not answer within {DAEMON_START_TIMEOUT:.0f}s: "
-                                f"{self._log_tail()}")
+        raise self._no_answer(DAEMON_START_TIMEOUT)
 
     def _log_tail(self) -> str:
         try:

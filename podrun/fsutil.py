@@ -21,7 +21,7 @@ def write_json_atomic(path: str, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, separators=(",", ":"))
+            f.write(json.dumps(data, separators=(",", ":")))   # dumps: the C encoder (dump is Python's, 10x slower)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -1,6 +1,6 @@
 """Where podrun keeps things: three roots, every path derived here.
 
-run  (/run/podrun)      sockets, daemon lock, one directory per pod (pod.json, status.json, ...)
+run  (/run/podrun)      sockets, daemon lock, pods/NS_UID/ per pod (pod.json, status.json, ...)
 lib  (/var/lib/podrun)  images, per-container writable layers, emptyDir volumes, leases
 log  (/var/log/podrun)  pods/NS_NAME_UID/CONTAINER/RESTART.log
 
@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Roots", "PRIVATE_MODE"]
+__all__ = ["Roots", "PRIVATE_MODE", "NAME_MAX"]
 
 PRIVATE_MODE = 0o700
+NAME_MAX = 255  # bytes in one path component (ext4, xfs, btrfs, tmpfs)
 
 
 @dataclass(frozen=True)
@@ -83,23 +84,26 @@ class Roots:
     def pods_dir(self) -> str:
         return os.path.join(self.run, "pods")
 
-    def pod_dir(self, namespace: str, name: str) -> str:
-        return os.path.join(self.pods_dir, f"{namespace}_{name}")
+    def pod_dir(self, pod: dict) -> str:
+        """pods/NS_UID: named by the uid, never the pod's name (a name may have 253 characters,
+        NS_NAME would pass the 255-byte limit of a file name)."""
+        meta = pod["metadata"]
+        return os.path.join(self.pods_dir, f"{meta['namespace']}_{meta['uid']}")
 
-    def pod_file(self, namespace: str, name: str) -> str:
-        return os.path.join(self.pod_dir(namespace, name), "pod.json")
+    def pod_file(self, pod: dict) -> str:
+        return os.path.join(self.pod_dir(pod), "pod.json")
 
-    def status_file(self, namespace: str, name: str) -> str:
-        return os.path.join(self.pod_dir(namespace, name), "status.json")
+    def status_file(self, pod: dict) -> str:
+        return os.path.join(self.pod_dir(pod), "status.json")
 
-    def events_file(self, namespace: str, name: str) -> str:
-        return os.path.join(self.pod_dir(namespace, name), "events.json")
+    def events_file(self, pod: dict) -> str:
+        return os.path.join(self.pod_dir(pod), "events.json")
 
-    def sandbox_file(self, namespace: str, name: str) -> str:
-        return os.path.join(self.pod_dir(namespace, name), "sandbox.json")
+    def sandbox_file(self, pod: dict) -> str:
+        return os.path.join(self.pod_dir(pod), "sandbox.json")
 
-    def container_file(self, namespace: str, name: str, container: str) -> str:
-        return os.path.join(self.pod_dir(namespace, name), "containers", f"{container}.json")
+    def container_file(self, pod: dict, container: str) -> str:
+        return os.path.join(self.pod_dir(pod), "containers", f"{container}.json")
 
     def attach_socket(self, container_id: str) -> str:
         """A container run's attach socket: short, a unix socket path has 108 bytes at most."""
@@ -141,7 +145,11 @@ class Roots:
 
     # logs
     def pod_log_dir(self, namespace: str, name: str, uid: str) -> str:
-        return os.path.join(self.log, "pods", f"{namespace}_{name}_{uid}")
+        """kubelet's pods/NS_NAME_UID, the name shortened so that the whole stays within the
+        255 bytes of a file name (namespace <= 63, uid 36: a name keeps 154 characters at least);
+        the uid keeps it unique."""
+        room = NAME_MAX - len(namespace.encode()) - len(uid.encode()) - 2
+        return os.path.join(self.log, "pods", f"{namespace}_{name.encode()[:room].decode(errors='ignore')}_{uid}")
 
     def log_file(self, namespace: str, name: str, uid: str, container: str, restart: int) -> str:
         return os.path.join(self.pod_log_dir(namespace, name, uid), container, f"{restart}.log")

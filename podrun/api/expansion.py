@@ -52,37 +52,40 @@ def _as_func(mapping: Lookup) -> Callable[[str], str]:
     return mapping_func_for(mapping)
 
 
-def _try_read_variable_name(rest: str) -> tuple[str, bool, int]:
+def _try_read_variable_name(s: str, start: int) -> tuple[str, bool, int]:
     """expand.go tryReadVariableName: (text read, is a variable name, characters consumed).
 
-    `rest` starts just after a `$` and is never empty.
+    `s[start]` is the character just after a `$` (never past the end). Indexes, not slices:
+    a value with many `$` stays linear.
     """
-    first = rest[0]
+    first = s[start]
     if first == OPERATOR:                       # `$$`: an escaped operator
         return OPERATOR, False, 1
     if first == REFERENCE_OPENER:               # scan to the closer
-        close = rest.find(REFERENCE_CLOSER, 1)
+        close = s.find(REFERENCE_CLOSER, start + 1)
         if close != -1:
-            return rest[1:close], True, close + 1
+            return s[start + 1:close], True, close - start + 1
         return OPERATOR + REFERENCE_OPENER, False, 1   # incomplete reference: kept
     return OPERATOR + first, False, 1           # `$X` is not an expression
 
 
 def expand(s: str, mapping: Lookup) -> str:
     """expand.go Expand: replace every `$(NAME)` in `s` using `mapping`."""
+    if OPERATOR not in s:
+        return s
     lookup = _as_func(mapping)
     out: list[str] = []
     checkpoint = 0
-    cursor = 0
+    cursor = s.find(OPERATOR)
     n = len(s)
-    while cursor < n:
-        if s[cursor] == OPERATOR and cursor + 1 < n:
+    while 0 <= cursor < n:
+        if cursor + 1 < n:
             out.append(s[checkpoint:cursor])
-            read, is_var, advance = _try_read_variable_name(s[cursor + 1:])
+            read, is_var, advance = _try_read_variable_name(s, cursor + 1)
             out.append(lookup(read) if is_var else read)
             cursor += advance
             checkpoint = cursor + 1
-        cursor += 1
+        cursor = s.find(OPERATOR, cursor + 1)
     out.append(s[checkpoint:])
     return "".join(out)
 
@@ -98,7 +101,7 @@ def env_list(container_env: list[dict], base: Mapping[str, str],
     twice keeps its first position and its last value.
     """
     tmp: dict[str, str] = dict(base)
-    order: list[str] = []
+    order: dict[str, None] = {}             # first positions, in order (a dict: linear)
     for var in container_env:
         name = var["name"]
         value_from = var.get("valueFrom")
@@ -110,9 +113,8 @@ def env_list(container_env: list[dict], base: Mapping[str, str],
             value = field_values[path]
         else:
             # Earlier entries win over `base` because they overwrite it in `tmp`.
-            value = expand(str(var.get("value", "")), mapping_func_for(tmp))
-        if name not in order:
-            order.append(name)
+            value = expand(str(var.get("value", "")), tmp)
+        order.setdefault(name)
         tmp[name] = value
     return [(name, tmp[name]) for name in order]
 

@@ -18,6 +18,7 @@ from typing import Any, Iterator, TextIO
 
 import yaml
 
+from podrun.api.limits import MAX_DEPTH, nesting_error
 from podrun.errors import InvalidManifest, PodrunError
 
 __all__ = ["Document", "load", "load_text", "STDIN_NAME"]
@@ -102,6 +103,7 @@ def load_text(text: str, file: str, is_json: bool = False) -> list[Document]:
     """The documents of one file's text; `file` is the name errors show."""
     if is_json:
         return _from_json(text, file)
+    _check_yaml_depth(text, file)
     docs: list[Document] = []
     number = 0
     stream = iter(yaml.load_all(text, Loader=_Loader))
@@ -113,8 +115,32 @@ def load_text(text: str, file: str, is_json: bool = False) -> list[Document]:
             break
         except yaml.YAMLError as exc:
             raise InvalidManifest(file, number, "", _yaml_reason(exc)) from None
+        reason = nesting_error(obj, len(text))
+        if reason:
+            raise InvalidManifest(file, number, "", f"error converting YAML to JSON: yaml: {reason}")
         docs.extend(_documents(obj, file, number))
     return docs
+
+
+def _check_yaml_depth(text: str, file: str) -> None:
+    """Refuse nesting past MAX_DEPTH from the parser's events (libyaml's parser keeps its own
+    stack; composing nodes recurses in C and would crash the process at some 50,000 levels)."""
+    depth, number = 0, 0
+    try:
+        for ev in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(ev, yaml.DocumentStartEvent):
+                number += 1
+            elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = ev.start_mark
+                    raise InvalidManifest(file, number, "", f"error converting YAML to JSON: yaml: line "
+                                                            f"{mark.line + 1}, column {mark.column + 1}: "
+                                                            f"exceeded max depth of {MAX_DEPTH}")
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # a syntax error: loading reports it with its document number
 
 
 def _from_json(text: str, file: str) -> list[Document]:
@@ -125,6 +151,11 @@ def _from_json(text: str, file: str) -> list[Document]:
     except json.JSONDecodeError as exc:
         raise InvalidManifest(file, 1, "", f"error converting YAML to JSON: line {exc.lineno}, "
                                            f"column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        obj = None
+    reason = "exceeded max depth of %d" % MAX_DEPTH if obj is None else nesting_error(obj)
+    if reason:
+        raise InvalidManifest(file, 1, "", f"error converting YAML to JSON: {reason}")
     return list(_documents(obj, file, 1))
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from podrun.api.defaults import apply_defaults
 from podrun.api.fielderrors import ErrorList
 from podrun.api.fieldpath import FieldPath
+from podrun.api.limits import annotations_too_long
 from podrun.api.manifests import Document
 from podrun.api.names import (is_dns1123_label, is_dns1123_subdomain, is_env_var_name, is_http_header_name,
                               is_qualified_name, is_valid_label_value, is_valid_port_name)
@@ -84,6 +85,8 @@ def _validate_metadata(meta: dict, path: FieldPath, errs: ErrorList) -> None:
     for key in _d(meta.get("annotations")):
         for msg in is_qualified_name(key.lower()):
             errs.invalid(path.child("annotations"), key, msg)
+    if too_long := annotations_too_long(meta.get("annotations")):
+        errs.add(path.child("annotations"), too_long)
 
 
 def _validate_spec(spec: dict, path: FieldPath, errs: ErrorList) -> None:

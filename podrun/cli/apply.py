@@ -69,7 +69,9 @@ def apply(ctx: click.Context, file: str | None, filenames: tuple[str, ...], name
             _, headers = c.call("POST", f"/api/v1/namespaces/{ns}/pods", pod)
             result = headers.get("x-podrun-result", "created")
         except ApiError as exc:
-            if not (force and exc.reason == "Invalid"):
+            if exc.reason != "Invalid":   # kubectl's AddSourceToErr("creating", source, err)
+                raise ApiError(exc.code, exc.reason, f'error when creating "{doc.file}": {exc.message}') from None
+            if not force:
                 raise
             c.call("DELETE", f"/api/v1/namespaces/{ns}/pods/{name}")
             c.call("POST", f"/api/v1/namespaces/{ns}/pods", pod)

@@ -37,7 +37,7 @@ def _container_status(pod: dict, name: str) -> dict:
 def attach_session(ctx: click.Context, ns: str, pod_name: str, name: str, stdin: bool, tty: bool) -> int | None:
     """Attach until the run ends or our stdin is done (without stdinOnce the run goes on).
     Returns the container's exit code when it ended, else None."""
-    rec = load_container(roots(ctx).container_file(ns, pod_name, name))
+    rec = load_container(roots(ctx).container_file(client(ctx).get_pod(ns, pod_name), name))
     if not rec or not rec.attach or not os.path.exists(rec.attach):
         raise PodrunError(f'unable to upgrade connection: container {name} not found in pod {pod_name}')
     from podrun.runtime.attach import RESIZE, frame

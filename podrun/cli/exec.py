@@ -53,7 +53,7 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], container: str
         raise PodrunError(f'Error from server (BadRequest): container {name} is not valid for pod {pod_name}')
     cs = next((s for s in obj["status"].get("initContainerStatuses", []) +
                obj["status"].get("containerStatuses", []) if s["name"] == name), {})
-    rec = load_container(roots(ctx).container_file(ns, pod_name, name))
+    rec = load_container(roots(ctx).container_file(obj, name))
     if "running" not in cs.get("state", {}) or not rec:
         raise PodrunError(f'unable to upgrade connection: container not found ("{name}")')
     from podrun.runtime.exec import ExecStartError, exec_foreground, exec_foreground_pty, exec_plan

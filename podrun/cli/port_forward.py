@@ -206,7 +206,7 @@ def _dialer(ctx: click.Context, pod: dict) -> PodDialer:
     from podrun.kernel.procs import alive
     from podrun.runtime.state import load_sandbox
     meta = pod["metadata"]
-    sandbox = load_sandbox(roots(ctx).sandbox_file(meta.get("namespace", "default"), meta["name"]))
+    sandbox = load_sandbox(roots(ctx).sandbox_file(pod))
     if sandbox is None or not alive(sandbox.pause):
         raise PodrunError("unable to forward port because pod is not running. Current status=Running")
     netns = sandbox.ns_paths.get("net") or f"/proc/{sandbox.pause_pid}/ns/net"

@@ -4,6 +4,7 @@
     GET    /api/v1/watch/pods[?namespace=NS]       one JSON watch event per line as pods change
     GET    /apis/metrics.k8s.io/v1beta1/[namespaces/NS/]pods[/NAME]   PodMetrics(List), for `top`
     POST   /podrun/v1/images/changed               an image was added: end image back-offs early
+    GET    /podrun/v1/looplag[?reset=true]         the event loop's worst lag (daemon/looplag.py)
     GET    /healthz
 Errors are v1 Status objects with kubectl's messages.
 """
@@ -15,8 +16,11 @@ import logging
 
 from aiohttp import web
 
+from podrun.api.limits import MAX_REQUEST_BODY_BYTES
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound, PodrunError
+from podrun.daemon.body import BadBody
 from podrun.daemon.kube import routes as kube_routes
+from podrun.daemon.looplag import LoopLag
 from podrun.daemon.metrics import pod_metrics
 from podrun.daemon.registry import PodRegistry
 
@@ -35,6 +39,8 @@ def _status(code: int, reason: str, message: str) -> web.Response:
 async def _errors(request: web.Request, handler):
     try:
         return await handler(request)
+    except BadBody as exc:
+        return _status(exc.code, exc.reason, str(exc))
     except NotFound as exc:
         return _status(404, "NotFound", str(exc))
     except AlreadyExists as exc:
@@ -47,6 +53,14 @@ async def _errors(request: web.Request, handler):
         return _status(500, "InternalError", str(exc))
 
 
+async def _start(lag: LoopLag) -> None:
+    lag.start()
+
+
+async def _stop(lag: LoopLag) -> None:
+    lag.stop()
+
+
 def _selector(request: web.Request) -> dict[str, str]:
     sel = request.query.get("labelSelector", "")
     out = {}
@@ -57,7 +71,7 @@ def _selector(request: web.Request) -> dict[str, str]:
 
 
 def make_app(registry: PodRegistry) -> web.Application:
-    app = web.Application(middlewares=[_errors], client_max_size=16 * 1024 * 1024)
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_REQUEST_BODY_BYTES + 1)
     kube_routes.install(app, registry)   # /version, discovery, openapi, pods, events (issue 16)
     r = web.RouteTableDef()
 
@@ -94,6 +108,15 @@ def make_app(registry: PodRegistry) -> web.Application:
     async def get_metrics(request):
         items = await pod_metrics(registry, request.match_info["ns"], request.match_info["name"])
         return web.json_response(items[0])
+
+    lag = LoopLag()
+    app.on_startup.append(lambda _app: _start(lag))
+    app.on_cleanup.append(lambda _app: _stop(lag))
+
+    @r.get("/podrun/v1/looplag")
+    async def looplag(request):
+        """The event loop's worst lateness since the last ?reset=true (podrun's own, for bench)."""
+        return web.json_response(lag.snapshot(request.query.get("reset") == "true"))
 
     @r.post("/podrun/v1/images/changed")
     async def images_changed(request):

@@ -21,7 +21,7 @@ from aiohttp import web
 from podrun.clock import RealClock
 from podrun.errors import PodrunError
 from podrun.fsutil import makedirs, private_socket_path, write_json_atomic
-from podrun.kernel import procs
+from podrun.kernel import procs, rlimits
 from podrun.lifecycle.context import NodeContext
 from podrun.paths import Roots
 from podrun.runtime import podcgroups
@@ -133,10 +133,14 @@ async def _reap_strays_forever() -> None:
 
 def run_daemon(roots: Roots) -> None:
     lock = acquire_lock(roots)
+    nofile = rlimits.raise_daemon_nofile()   # not the starting shell's limit (kernel/rlimits.py)
     roots.make_private()  # 0700 re-applied at every start, not only on creation (issue 12)
     procs.set_subreaper()
     procs.set_name("podrun-daemon")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.info("open files limit %d:%d", *nofile)
+    if warning := rlimits.nofile_warning(nofile):
+        log.warning("%s", warning)
     try:
         asyncio.run(_serve(roots))
     finally:

@@ -41,6 +41,9 @@ def restore_pods(ctx: NodeContext, bring_back: BringBack) -> None:
         if not pod or not pod.get("metadata", {}).get("uid"):
             shutil.rmtree(pod_dir, ignore_errors=True)
             continue
+        if pod_dir != roots.pod_dir(pod):   # an older podrun's pods/NS_NAME
+            os.rename(pod_dir, roots.pod_dir(pod))
+            pod_dir = roots.pod_dir(pod)
         deleting = bool(pod["metadata"].get("deletionTimestamp"))
         teardown_pod(roots, pod, keep_state=not deleting, keep_volumes=not deleting)
         if deleting:

@@ -75,18 +75,28 @@ class PodRegistry:
         return out
 
     def _full(self, key: PodKey) -> dict:
-        pod = copy.deepcopy(self.pods[key])
+        # the spec is shared, not copied (80,000 env entries cost 0.3 s to deepcopy): readers
+        # only serialize it, and an image update changes metadata.resourceVersion too
+        stored = self.pods[key]
+        pod = {**stored, "metadata": copy.deepcopy(stored["metadata"])}
         pod["status"] = self.ctx.status.status(key) if self.ctx.status.has(key) else {"phase": "Pending"}
         return pod
 
     # ---- writes -----------------------------------------------------------------------------
 
-    def create(self, obj: dict) -> tuple[str, dict]:
+    @staticmethod
+    def admit(obj: dict) -> dict:
+        """Validate and fill defaults: pure, and heavy for a large pod, so the API server runs
+        it in a thread, off the event loop."""
         errors = validation.validate(Document("<request>", 1, obj))
         if errors:
             raise InvalidManifest("<request>", 1, errors[0].field_path, errors[0].reason)
         pod = defaults.apply_defaults(obj)
         pod.pop("status", None)
+        return pod
+
+    def create(self, obj: dict, admitted: dict | None = None) -> tuple[str, dict]:
+        pod = admitted if admitted is not None else self.admit(obj)
         key = pod_key(pod)
         old = self.pods.get(key)
         if old is not None:
@@ -104,8 +114,8 @@ class PodRegistry:
         meta["creationTimestamp"] = rfc3339(self.ctx.clock.now())
         meta["resourceVersion"] = "1"
         pod["spec"]["nodeName"] = self.ctx.node_name
-        makedirs(os.path.join(self.ctx.roots.pod_dir(*key), "containers"), 0o700)
-        write_json_atomic(self.ctx.roots.pod_file(*key), pod)
+        makedirs(os.path.join(self.ctx.roots.pod_dir(pod), "containers"), 0o700)
+        write_json_atomic(self.ctx.roots.pod_file(pod), pod)
         self.bring_back(pod)
         self.housekeeping()
         return "created", self._full(key)
@@ -133,7 +143,7 @@ class PodRegistry:
                 changed.append(c["name"])
             c["image"], c["imagePullPolicy"] = images[c["name"]]
         pod["metadata"]["resourceVersion"] = str(int(pod["metadata"].get("resourceVersion", "1")) + 1)
-        write_json_atomic(self.ctx.roots.pod_file(*key), pod)
+        write_json_atomic(self.ctx.roots.pod_file(pod), pod)
         self.workers[key].images_changed(changed)
         return self._full(key)
 
@@ -153,7 +163,7 @@ class PodRegistry:
         if not meta.get("deletionTimestamp"):
             meta["deletionTimestamp"] = rfc3339(self.ctx.clock.now() + grace_s)
             meta["deletionGracePeriodSeconds"] = grace_s
-            write_json_atomic(self.ctx.roots.pod_file(*key), pod)
+            write_json_atomic(self.ctx.roots.pod_file(pod), pod)
             self.ctx.status.update_pod(pod)
         worker = self.workers[key]
         worker.stop(force=force and grace == 0)
@@ -165,11 +175,12 @@ class PodRegistry:
 
     async def _finish_delete(self, key: PodKey, worker: PodWorker) -> None:
         await worker.wait()
+        pod_dir = self.ctx.roots.pod_dir(worker.pod)
         if self.workers.get(key) is worker:
             del self.workers[key]
             self.pods.pop(key, None)
             self.ctx.status.remove_pod(key)
-            shutil.rmtree(self.ctx.roots.pod_dir(*key), ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, pod_dir, True)
         self.housekeeping()
 
     def housekeeping(self) -> None:

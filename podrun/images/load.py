@@ -8,7 +8,8 @@
                 or `org.opencontainers.image.ref.name` annotation.
 
 Layers (tar, or gzip-compressed tar) are applied in order into a staging directory inside the
-store: `.wh.NAME` removes NAME, `.wh..wh..opq` empties its directory. Refused, with the entry
+store: `.wh.NAME` removes NAME, `.wh..wh..opq` empties its directory, other `.wh..wh.*` (aufs
+metadata) are skipped; `.wh.`, `.wh..`, `.wh...` name no file and are refused. Refused, with the entry
 named: absolute paths or `..` (path traversal), writing through a symlink that would leave the
 root on the host, symlinks whose relative target climbs out of the root, hardlinks to outside
 the root. Nothing reaches the store unless the whole archive is good (ImageStore.add_rootfs
@@ -36,6 +37,7 @@ __all__ = ["load_archive", "LoadResult"]
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 WHITEOUT = ".wh."
+WHITEOUT_META = ".wh..wh."   # aufs' own files (.wh..wh.plnk, .wh..wh.aufs): no file is removed
 OPAQUE = ".wh..wh..opq"
 
 
@@ -254,8 +256,11 @@ def _apply_layer(root: str, layer: tarfile.TarFile, lname: str) -> None:
                 if os.path.isdir(d) and not os.path.islink(d):
                     for n in os.listdir(d):
                         _remove(os.path.join(d, n))
-            else:
-                _remove(_inside(root, posixpath.join(parent, base[len(WHITEOUT):]), lname, m.name))
+            elif not base.startswith(WHITEOUT_META):
+                target = base[len(WHITEOUT):]
+                if target in ("", ".", ".."):   # `.wh.`, `.wh..`, `.wh...` would remove the directory or its parent
+                    raise ImageError(f"layer {lname}: refusing whiteout {m.name!r}: it names no file")
+                _remove(_inside(root, posixpath.join(parent, target), lname, m.name))
             continue
         dst = _inside(root, rel, lname, m.name)
         if m.isdir():

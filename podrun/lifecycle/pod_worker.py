@@ -94,7 +94,7 @@ class PodWorker:
             return
         try:
             self.view.sandbox = await sandbox_mod.start_sandbox(
-                self.pod, ctx.roots.pod_dir(*key), ctx.pause_binary, network=ctx.network, cgroups=ctx.cgroups)
+                self.pod, ctx.roots.pod_dir(self.pod), ctx.pause_binary, network=ctx.network, cgroups=ctx.cgroups)
         except Exception as exc:
             st.event(key, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
             log.exception("sandbox of %s/%s", *key)
@@ -183,4 +183,5 @@ class PodWorker:
     async def _cleanup(self) -> None:
         """Release everything the pod had: sandbox, then the one teardown (volumes, layers, logs)."""
         await self._release_sandbox()
-        teardown.teardown_pod(self.ctx.roots, self.pod, keep_state=self.keep_state)
+        # in a thread: a 100-container pod's layers take the event loop a second to remove
+        await asyncio.to_thread(teardown.teardown_pod, self.ctx.roots, self.pod, keep_state=self.keep_state)

@@ -60,7 +60,7 @@ def teardown_pod(roots: Roots, pod: dict, keep_state: bool, keep_volumes: bool =
     for mp in sorted(mounts.mountpoints_under(lib), key=len, reverse=True):
         mounts.unmount(mp, detach=True)
     try:
-        os.unlink(os.path.join(roots.pod_dir(*key), "sandbox.json"))
+        os.unlink(roots.sandbox_file(pod))
     except FileNotFoundError:
         pass
     if keep_state:

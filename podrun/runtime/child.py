@@ -37,7 +37,7 @@ import termios
 from typing import Iterator, NoReturn
 
 from podrun.errors import CgroupError, MountError
-from podrun.kernel import capabilities, fspath, mounts, namespaces, procs, seccomp
+from podrun.kernel import capabilities, fspath, mounts, namespaces, procs, rlimits, seccomp
 from podrun.kernel import syscalls as sc
 from podrun.kernel.cgroupfs import mount_view
 from podrun.runtime import sync
@@ -122,6 +122,8 @@ def run_init(plan: LaunchPlan, sync_fd: int, stdio: tuple[int, int, int]) -> NoR
             mounts.pivot_into(plan.rootfs)
         step = "cwd"
         _chdir(plan.cwd)
+        step = "rlimits"
+        rlimits.apply_container_rlimits()    # a fixed set, not the daemon's (kernel/rlimits.py)
         if plan.seccomp is not None and not plan.no_new_privs:
             step = "seccomp"  # runc: without no_new_privs loading needs CAP_SYS_ADMIN, so before the drop
             seccomp.load(plan.seccomp)

@@ -278,7 +278,7 @@ def build_env(pod: dict, container: dict, image_config: dict, sandbox: Any) -> l
     for var in container.get("env") or []:
         name = var["name"]
         if "value" in var or "valueFrom" not in var:
-            put(name, expand(str(var.get("value", "")), dict(values)))
+            put(name, expand(str(var.get("value", "")), values))   # no copy per entry: linear
             continue
         ref = (var["valueFrom"] or {}).get("fieldRef")
         if ref and ref.get("fieldPath") in _FIELD_REFS:

@@ -83,8 +83,8 @@ class StatusManager:
             if not status["initContainerStatuses"]:
                 del status["initContainerStatuses"]
         events = EventLog(pod["metadata"], self.node,
-                          read_json(self.roots.events_file(*key), []) if previous else [])
-        old = read_json(self.roots.status_file(*key), {}) if previous else {}
+                          read_json(self.roots.events_file(pod), []) if previous else [])
+        old = read_json(self.roots.status_file(pod), {}) if previous else {}
         rec = _Record(pod, status, old.get("version", 0), events)
         self._pods[key] = rec
         self._recompute(key)
@@ -211,12 +211,12 @@ class StatusManager:
             rec = self._pods.get(key)
             if rec is None:
                 continue
-            d = self.roots.pod_dir(*key)
+            d = self.roots.pod_dir(rec.pod)
             if not os.path.isdir(d):
                 continue
             try:
-                write_json_atomic(self.roots.status_file(*key), {"version": rec.version, "status": rec.status})
-                write_json_atomic(self.roots.events_file(*key), rec.events.events)
+                write_json_atomic(self.roots.status_file(rec.pod), {"version": rec.version, "status": rec.status})
+                write_json_atomic(self.roots.events_file(rec.pod), rec.events.events)
             except OSError as exc:  # a pod directory removed under us: nothing to keep
                 log.warning("writing status of %s/%s: %s", key[0], key[1], exc)
         self._dirty.clear()

@@ -39,7 +39,7 @@ def ready(p: dict) -> bool:
 @contextmanager
 def health_server(podrun, name: str, status: str):
     """The server in pod `name`'s netns; yields a function that changes the status it answers."""
-    sandbox = load_sandbox(podrun.roots.sandbox_file("default", name))
+    sandbox = load_sandbox(podrun.roots.sandbox_file(podrun.pod(name)))
     assert sandbox is not None
     with tempfile.NamedTemporaryFile("w", suffix=".status", delete=False) as f:
         f.write(status)

@@ -211,8 +211,8 @@ def test_termination_message_from_the_file_and_fallback_to_logs(podrun):
 def test_container_killed_by_a_signal_reports_it(podrun):
     # A PID-namespace init ignores signals sent from inside, so the kill comes from the host.
     podrun.apply_text(as_yaml(pod("sig", sh("main", "sleep 3600"), restart="Never")))
-    podrun.wait_for("sig", running)
-    with open(podrun.roots.container_file("default", "sig", "main")) as f:
+    started = podrun.wait_for("sig", running)
+    with open(podrun.roots.container_file(started, "main")) as f:
         os.kill(json.load(f)["pid"], 9)
     p = podrun.wait_for("sig", lambda p: phase(p) == "Failed")
     t = cstatus(p, "main")["state"]["terminated"]

@@ -24,7 +24,7 @@ def _cgroup_of(podrun, name: str, container: str, controller: str) -> str:
     assert {line.split(":", 2)[2] for line in lines if line.count(":") >= 2} == {"/"}, out
     pid = next(line[4:] for line in lines if line.startswith("pid="))
     assert pid in lines[lines.index("pid=" + pid) + 1:], out
-    with open(podrun.roots.container_file("default", name, container)) as f:
+    with open(podrun.roots.container_file(podrun.pod(name), container)) as f:
         host_pid = json.load(f)["pid"]
     with open(f"/proc/{host_pid}/cgroup") as f:
         paths = {ctrl: path for line in f.read().splitlines()

@@ -118,6 +118,11 @@ def _corrupt_cases(tmp_path, base_layer):
     rel = str(tmp_path / "symlink-relative.tar")
     docker_archive(rel, [base_layer, _tar([("up", "sym", "../../../../etc/shadow")])])
     yield "symlink-relative", rel, "points outside the image root"
+    # whiteouts that name no file: the directory itself, its parent, or nothing
+    for i, name in enumerate((".wh.", ".wh..", ".wh...", "srv/.wh..", "srv/.wh...", "srv/old/.wh.")):
+        wh = str(tmp_path / f"whiteout-{i}.tar")
+        docker_archive(wh, [base_layer, _tar([(name, "file", b"")])])
+        yield f"whiteout {name}", wh, f"refusing whiteout {name!r}: it names no file"
     hard = str(tmp_path / "hardlink.tar")
     docker_archive(hard, [base_layer, _tar([("h", "link", "../../etc/passwd")])])
     yield "hardlink", hard, "escapes the image root"
@@ -135,3 +140,14 @@ def test_corrupt_archives_refused(tmp_path, store, base_layer, busybox_rootfs):
         assert message in str(exc.value) and path in str(exc.value), (name, str(exc.value))
         assert _snapshot(store) == before, name
     assert os.listdir(tmp_path / "outside") == []
+
+
+def test_aufs_metadata_whiteouts_are_skipped_and_opaque_dirs_emptied(tmp_path, store, base_layer):
+    top = _tar([("srv/.wh..wh.plnk", "dir", None), ("srv/.wh..wh.aufs", "file", b""),
+                ("srv/old/.wh..wh..opq", "file", b""), ("srv/.wh.gone", "file", b"")])
+    path = str(tmp_path / "aufs.tar")
+    docker_archive(path, [base_layer, top])
+    img = load_archive(store, path)[0].image
+    srv = os.path.join(img.rootfs, "srv")
+    assert sorted(os.listdir(srv)) == ["old"] and os.listdir(os.path.join(srv, "old")) == []
+    assert os.path.isdir(os.path.join(img.rootfs, "bin"))

@@ -33,6 +33,8 @@ def _crash(ctx: NodeContext, uid: str, times: int) -> str:
 
 
 class _FinishedWorker:
+    pod = {"metadata": {"namespace": "default", "name": "gone", "uid": "0f0f"}}
+
     async def wait(self) -> None:
         return None
 

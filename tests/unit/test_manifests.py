@@ -103,3 +103,34 @@ def test_top_level_list_or_scalar_is_refused():
 def test_timestamps_stay_strings_and_keys_become_strings():
     docs = load_text("metadata:\n  creationTimestamp: 2024-01-02T03:04:05Z\n  labels: {1: a}\n", "f.yaml")
     assert docs[0].obj["metadata"] == {"creationTimestamp": "2024-01-02T03:04:05Z", "labels": {"1": "a"}}
+
+
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 50000 + "]" * 50000 + "\n",                      # flow, 50,000 deep
+    "a: " + "{b: " * 50000 + "1" + "}" * 50000 + "\n",
+    "".join(" " * i + "k:\n" for i in range(2000)),                # block mappings
+    "kind: Pod\n---\n" + "- " * 5000 + "x\n",                      # the second document
+])
+def test_nesting_is_bounded_with_one_line(text):
+    with pytest.raises(InvalidManifest) as exc:
+        load_text(text, "deep.yaml")
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith("deep.yaml: document ") and "exceeded max depth of 100" in msg
+
+
+def test_aliases_cannot_nest_or_multiply_past_the_bounds():
+    chain = "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 150))
+    with pytest.raises(InvalidManifest, match="exceeded max depth of 100"):
+        load_text(chain, "alias.yaml")
+    laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+    with pytest.raises(InvalidManifest, match="document contains excessive aliasing"):
+        load_text(laughs, "laughs.yaml")
+    nested = "metadata: {labels: " + "[" * 98 + "]" * 98 + "}\n"      # 100 levels: still read
+    assert load_text(nested, "ok.yaml")[0].obj["metadata"]
+
+
+def test_deep_json_is_bounded():
+    for text in ("[" * 50000 + "]" * 50000, '{"a":' * 150 + "1" + "}" * 150):
+        with pytest.raises(InvalidManifest, match="exceeded max depth of 100"):
+            load_text(text, "deep.json", is_json=True)

@@ -238,6 +238,21 @@ def test_env_field_ref_path_must_be_supported():
     assert reason.startswith('Unsupported value: "spec.nope": supported values: "metadata.annotations"')
 
 
+def test_annotations_keys_and_values_may_total_256_kib():
+    # apimachinery ValidateAnnotationsSize: bytes of keys + values (UTF-8), no value shown
+    fits = {"a": "x" * 131071, "b": "é" * 65535 + "y"}           # 1 + 131071 + 1 + 131071 bytes
+    assert validate(Document(FILE, 1, dict(valid_pod(), metadata={"name": "w", "annotations": fits}))) == []
+    assert one_error(lambda p: p["metadata"].update(annotations=dict(fits, c=""))) == \
+        ("metadata.annotations", "Too long: must have at most 262144 bytes")
+
+
+def test_annotation_keys_are_qualified_names_in_any_case():
+    assert validate(Document(FILE, 1, dict(valid_pod(), metadata={"name": "w", "annotations": {
+        "Example.COM/Some_Key": "v"}}))) == []
+    path, reason = one_error(lambda p: p["metadata"].update(annotations={"bad key": "v"}))
+    assert path == "metadata.annotations" and reason.startswith('Invalid value: "bad key": name part must consist of')
+
+
 def test_label_value_must_be_valid():
     path, reason = one_error(lambda p: p["metadata"]["labels"].update(app="a b"))
     assert path == "metadata.labels"

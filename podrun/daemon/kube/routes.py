@@ -28,6 +28,7 @@ from podrun.api import defaults, validation
 from podrun.api.manifests import Document
 from podrun.api.selectors import EVENT_FIELDS, POD_FIELDS, SelectorError, parse_fields, parse_labels
 from podrun.buildinfo import version_info
+from podrun.daemon.body import read_object
 from podrun.daemon.kube import discovery, openapi, tables
 from podrun.daemon.kube.watch import Expired, PodWatchHub
 from podrun.errors import AlreadyExists, Conflict, InvalidManifest, NotFound
@@ -224,12 +225,7 @@ def install(app: web.Application, registry) -> None:
     @r.post("/api/v1/namespaces/{ns}/pods")
     async def create_pod(request):
         ns = request.match_info["ns"]
-        try:
-            obj = json.loads(await request.read() or b"null")   # a missing Content-Type is JSON
-        except ValueError as exc:
-            return status(400, "BadRequest", f"the body of the request was in an unknown format: {exc}")
-        if not isinstance(obj, dict):
-            return status(400, "BadRequest", "the body of the request was in an unknown format")
+        obj = await read_object(request)       # a missing Content-Type is JSON; 413 past 3 MiB
         meta = obj.setdefault("metadata", {})
         if meta.get("namespace", ns) != ns:
             return status(400, "BadRequest", "the namespace of the provided object does not match "
@@ -237,7 +233,9 @@ def install(app: web.Application, registry) -> None:
         meta["namespace"] = ns
         name = meta.get("name")
         unix = _on_unix_socket(request)
-        invalid, warnings = _decode(obj, request.query.get("fieldValidation", "Strict" if unix else "Warn"))
+        # validation and defaults are heavy for a large pod: off the event loop
+        invalid, warnings = await asyncio.to_thread(
+            _decode, obj, request.query.get("fieldValidation", "Strict" if unix else "Warn"))
         if invalid is not None:
             return invalid
         if not unix and name and (ns, name) in registry.pods:      # decoded first, as the apiserver
@@ -249,7 +247,7 @@ def install(app: web.Application, registry) -> None:
                 pod = defaults.apply_defaults(obj)
                 pod.pop("status", None)
                 return _warn(web.json_response(pod, status=201), warnings)
-            result, pod = registry.create(obj)
+            result, pod = registry.create(obj, await asyncio.to_thread(registry.admit, obj))
         except InvalidManifest as exc:
             return status(422, "Invalid", f'Pod "{name}" is invalid: {exc.field_path}: {exc.reason}',
                           name, "Pod")
